@@ -1,0 +1,151 @@
+"""The `qa` command: a thin wrapper. Any QAError becomes one line on stderr and exit status 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from qa.errors import QAError
+from qa.settings import Settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Environment first, then CLI flags (only the ones given) on top."""
+    given = {k: v for k, v in overrides.items() if v not in (None, ())}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        raise QAError(f"invalid setting {where}: {first.get('msg')}") from exc
+
+
+class _OneLineErrors(click.Group):
+    """Translate known errors once, at the edge."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QAError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_OneLineErrors)
+@click.version_option(package_name="stemcell-qa")
+def main() -> None:
+    """Answer questions on stem-cell therapy for autoimmune disease by quoting a curated corpus."""
+
+
+@main.command()
+@click.option("--corpus", "corpus", multiple=True, type=click.Path(path_type=Path),
+              help="Corpus file or directory (repeatable). Default: QA_CORPUS or ./corpus.")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--model", help="sentence-transformers model name or local path.")
+@click.option("--if-needed", is_flag=True, help="Do nothing when the index is already up to date.")
+def build(corpus: tuple[Path, ...], index_dir: Path | None, model: str | None,
+          if_needed: bool) -> None:
+    """Build (or incrementally rebuild) the index from the corpus."""
+    from qa.builder import run_build
+
+    settings = _settings(corpus=list(corpus) or None, index_dir=index_dir, model=model)
+    report = run_build(settings, if_needed=if_needed, show_progress=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if report.skipped:
+        click.echo(f"index is up to date: {settings.index_dir}")
+        return
+    click.echo(
+        f"built {report.path}: {report.documents} documents, {report.passages} passages, "
+        f"{report.re_embedded} re-embedded, {report.reused} reused, "
+        f"{report.dropped_boilerplate} boilerplate sentences dropped, "
+        f"{report.dense_index} dense index, {report.seconds:.1f}s")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly the API's JSON.")
+def ask(question: str, index_dir: Path | None, as_json: bool) -> None:
+    """Ask one question."""
+    from qa.engine import QAEngine
+    from qa.render import answer_as_text
+
+    engine = QAEngine.from_settings(_settings(index_dir=index_dir))
+    answer = engine.ask(question)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(answer_as_text(answer))
+
+
+@main.command()
+@click.option("--queries", "queries_file", required=True, type=click.Path(path_type=Path),
+              help='JSONL file of {"qid": ..., "question": ...} lines.')
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--top-k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--format", "fmt", default="trec", show_default=True,
+              type=click.Choice(["trec", "jsonl"]))
+@click.option("--tag", default="qa", show_default=True, help="Run tag for TREC output.")
+def search(queries_file: Path, index_dir: Path | None, top_k: int, fmt: str, tag: str) -> None:
+    """Batch document-level retrieval (TREC run or JSONL), for evaluation on any corpus."""
+    from qa.engine import QAEngine
+    from qa.evaluation import read_jsonl
+
+    queries = read_jsonl(queries_file, required=("qid", "question"))
+    engine = QAEngine.from_settings(_settings(index_dir=index_dir))
+    for query in queries:
+        ranking = engine.rank_documents(str(query["question"]), k=top_k)
+        if fmt == "trec":
+            for rank, (doc_id, score) in enumerate(ranking, start=1):
+                click.echo(f"{query['qid']} Q0 {doc_id} {rank} {score:.6f} {tag}")
+        else:
+            click.echo(json.dumps({"qid": query["qid"], "results": [
+                {"document_id": d, "rank": r, "score": round(s, 6)}
+                for r, (d, s) in enumerate(ranking, start=1)]}, ensure_ascii=False))
+
+
+@main.command(name="eval")
+@click.argument("gold_file", type=click.Path(path_type=Path))
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def evaluate(gold_file: Path, index_dir: Path | None, as_json: bool) -> None:
+    """Retrieval quality on a gold set: hit@1, hit@3, MRR@10, nDCG@10, abstention rates."""
+    from qa.engine import QAEngine
+    from qa.evaluation import evaluate_gold, format_report, read_gold
+
+    gold = read_gold(gold_file)
+    engine = QAEngine.from_settings(_settings(index_dir=index_dir))
+    report = evaluate_gold(engine, gold)
+    click.echo(json.dumps(report.summary(), indent=2) if as_json else format_report(report))
+
+
+@main.command()
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--host", help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 8000).")
+def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the web API on the loaded index."""
+    import uvicorn
+
+    from qa.api import create_app
+    from qa.engine import QAEngine
+
+    settings = _settings(index_dir=index_dir, host=host, port=port)
+    engine = QAEngine.from_settings(settings)
+    app = create_app(settings, engine)
+    click.echo(f"serving on http://{settings.host}:{settings.port} "
+               f"({len(engine.index.passages)} passages)", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,139 @@
+"""QAEngine.ask(question) → Answer: the one object the CLI and the web layer use.
+
+Order of work for every question: normalise → triage (safety first) → embed → retrieve → abstain or
+quote. The engine knows nothing about HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from typing import Protocol
+
+import numpy as np
+
+from qa.answer import compose_quotes, related_prompts
+from qa.disclaimers import DisclaimerPolicy
+from qa.documents import Answer, Hit, Triage
+from qa.embedding import Embedder, embedder_from_settings
+from qa.errors import IndexLoadError, InvalidQuestion
+from qa.highlight import terms
+from qa.index_store import LoadedIndex, load_index
+from qa.retrieval import HybridRetriever, RetrievalParams
+from qa.settings import Settings
+from qa.synonyms import SynonymTable
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation")
+
+
+class Triager(Protocol):
+    def triage(self, question: str) -> Triage: ...
+
+
+def normalise_question(question: object, max_chars: int) -> str:
+    """NFKC, control characters removed, whitespace collapsed; empty or too long is refused."""
+    if not isinstance(question, str):
+        raise InvalidQuestion("the question must be a string")
+    text = unicodedata.normalize("NFKC", question)
+    text = _CONTROL.sub(" ", text)
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidQuestion("the question is empty")
+    if len(text) > max_chars:
+        raise InvalidQuestion(f"the question is longer than {max_chars} characters")
+    return text
+
+
+class QAEngine:
+    """Answers questions by quoting the index; holds the model, the index and the policies."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings,
+                 triager: Triager | None = None, policy: DisclaimerPolicy | None = None) -> None:
+        if embedder.dimension != index.manifest["model"]["dimension"]:
+            raise IndexLoadError(
+                f"index dimension {index.manifest['model']['dimension']} does not match model "
+                f"dimension {embedder.dimension}; run `qa build` to rebuild it")
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.retriever = HybridRetriever(
+            index, SynonymTable.from_file(settings.synonyms_file),
+            RetrievalParams(settings.candidates, settings.rrf_k, settings.max_per_document,
+                            settings.dedup_similarity))
+        self.triager = triager
+        self.policy = policy or DisclaimerPolicy(settings.emergency_number, settings.crisis_line,
+                                                 settings.operator_name)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> QAEngine:
+        """Load the verified index and the configured model (never downloading anything)."""
+        index = load_index(settings.index_dir, expected_model=settings.model)
+        embedder = embedder or embedder_from_settings(settings)
+        triager = _default_triager(settings, embedder)
+        return cls(index, embedder, settings, triager=triager, policy=_default_policy(settings))
+
+    def encode_question(self, question: str) -> np.ndarray:
+        return self.embedder.encode([question])[0]
+
+    def search(self, question: str, k: int | None = None,
+               prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
+        """Retrieval only (no triage, no abstention): used by `qa search` and evaluation."""
+        text = normalise_question(question, self.settings.max_question_chars)
+        return self.retriever.search(text, self.encode_question(text), k or self.settings.top_k,
+                                     prefer_topics)
+
+    def rank_documents(self, question: str, k: int = 10) -> list[tuple[str, float]]:
+        """Document-level ranking (a document scores as its best passage), for batch evaluation."""
+        text = normalise_question(question, self.settings.max_question_chars)
+        ranked: dict[str, float] = {}
+        for hit in self.retriever.candidates(text, self.encode_question(text)):
+            if hit.passage.document_id not in ranked:
+                ranked[hit.passage.document_id] = hit.fused
+                if len(ranked) >= k:
+                    break
+        return list(ranked.items())
+
+    def ask(self, question: object) -> Answer:
+        started = time.perf_counter()
+        text = normalise_question(question, self.settings.max_question_chars)
+        triage = self.triager.triage(text) if self.triager else Triage()
+
+        def reply(kind, message, quotes=(), related=()) -> Answer:
+            return Answer(
+                kind=kind, message=message, quotes=tuple(quotes),
+                disclaimers=tuple(self.policy.disclaimers(kind, triage, quotes)),
+                flags=triage.flags, related=tuple(related), triage=triage,
+                took_ms=(time.perf_counter() - started) * 1000)
+
+        if triage.category == "emergency":
+            return reply("emergency", self.policy.emergency_message(triage))
+        if triage.category == "out_of_scope":
+            return reply("out_of_scope", self.policy.scope_message())
+
+        vector = self.encode_question(text)
+        prefer = PREFERRED_TOPICS_FOR_CLINIC_SEEKING if "unproven_clinic" in triage.flags else ()
+        hits = self.retriever.search(text, vector, self.settings.top_k + 3, prefer)
+        best = max((h.similarity for h in hits), default=-1.0)
+        if best < self.settings.min_score:
+            return reply("no_answer", self.policy.no_answer_message())
+        shown, rest = hits[: self.settings.top_k], hits[self.settings.top_k:]
+        quotes = compose_quotes(shown, terms(self.retriever.synonyms.expand(text)))
+        return reply("answer", self.policy.answer_message(), quotes, related_prompts(shown, rest))
+
+
+def _default_triager(settings: Settings, embedder: Embedder) -> Triager | None:
+    """The safety triage, when the safety module is installed (it is part of the package)."""
+    try:
+        from qa.safety import Triager as SafetyTriager
+    except ImportError:
+        return None
+    return SafetyTriager.from_settings(settings, embedder)
+
+
+def _default_policy(settings: Settings) -> DisclaimerPolicy:
+    factory = getattr(DisclaimerPolicy, "from_settings", None)
+    if factory is not None:
+        return factory(settings)
+    return DisclaimerPolicy(settings.emergency_number, settings.crisis_line, settings.operator_name)

@@ -1,0 +1,147 @@
+"""Gold-set evaluation: does the engine find the right document, and does it abstain off-topic?
+
+Ranking metrics are computed at document level on the retriever's fused ranking; abstention is
+measured through `ask`, exactly as a user would meet it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.errors import QAError
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    qid: str
+    question: str
+    expected: tuple[str, ...]
+    off_topic: bool = False
+
+
+@dataclass
+class EvalReport:
+    in_scope: int = 0
+    off_topic: int = 0
+    hit_at_1: float = 0.0
+    hit_at_3: float = 0.0
+    mrr_at_10: float = 0.0
+    ndcg_at_10: float = 0.0
+    off_topic_abstained: float = 0.0
+    in_scope_abstained: float = 0.0
+    misses: list[dict[str, Any]] = field(default_factory=list)
+    wrongly_abstained: list[str] = field(default_factory=list)
+    off_topic_answered: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def read_jsonl(path: Path, required: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """JSON lines with required keys; a bad line is a one-line error naming file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise QAError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise QAError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or any(key not in row for key in required):
+            raise QAError(f"{path}:{number}: each line needs {', '.join(required)}")
+        rows.append(row)
+    return rows
+
+
+def read_gold(path: Path) -> list[GoldQuestion]:
+    """A gold file, or a directory of them (every *.jsonl inside)."""
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    gold = []
+    for file in files:
+        for row in read_jsonl(file, required=("qid", "question")):
+            gold.append(GoldQuestion(str(row["qid"]), str(row["question"]),
+                                     tuple(row.get("expected") or ()),
+                                     bool(row.get("off_topic", False))))
+    if not gold:
+        raise QAError(f"no gold questions in {path}")
+    return gold
+
+
+def reciprocal_rank(ranking: Sequence[str], relevant: Iterable[str], k: int = 10) -> float:
+    relevant = set(relevant)
+    for position, doc in enumerate(ranking[:k], start=1):
+        if doc in relevant:
+            return 1.0 / position
+    return 0.0
+
+
+def hit_at(ranking: Sequence[str], relevant: Iterable[str], k: int) -> float:
+    return 1.0 if set(ranking[:k]) & set(relevant) else 0.0
+
+
+def ndcg_at(ranking: Sequence[str], relevant: Iterable[str], k: int = 10) -> float:
+    """Binary-relevance nDCG@k."""
+    relevant = set(relevant)
+    dcg = sum(1.0 / math.log2(i + 2) for i, doc in enumerate(ranking[:k]) if doc in relevant)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), k)))
+    return dcg / ideal if ideal else 0.0
+
+
+def evaluate_gold(engine: Any, gold: Sequence[GoldQuestion]) -> EvalReport:
+    """Run every gold question through ranking (in-scope) and `ask` (abstention)."""
+    report = EvalReport()
+    totals = {"h1": 0.0, "h3": 0.0, "mrr": 0.0, "ndcg": 0.0}
+    abstained_in, abstained_off = 0, 0
+    for item in gold:
+        answer = engine.ask(item.question)
+        abstained = answer.kind in ("no_answer", "out_of_scope")
+        if item.off_topic:
+            report.off_topic += 1
+            if abstained:
+                abstained_off += 1
+            else:
+                report.off_topic_answered.append(item.qid)
+            continue
+        report.in_scope += 1
+        if abstained:
+            abstained_in += 1
+            report.wrongly_abstained.append(item.qid)
+        ranking = [doc for doc, _ in engine.rank_documents(item.question, k=10)]
+        totals["h1"] += hit_at(ranking, item.expected, 1)
+        totals["h3"] += hit_at(ranking, item.expected, 3)
+        totals["mrr"] += reciprocal_rank(ranking, item.expected, 10)
+        totals["ndcg"] += ndcg_at(ranking, item.expected, 10)
+        if not hit_at(ranking, item.expected, 3):
+            report.misses.append({"qid": item.qid, "question": item.question,
+                                  "expected": list(item.expected), "got": ranking[:3]})
+    n = max(report.in_scope, 1)
+    report.hit_at_1, report.hit_at_3 = totals["h1"] / n, totals["h3"] / n
+    report.mrr_at_10, report.ndcg_at_10 = totals["mrr"] / n, totals["ndcg"] / n
+    report.in_scope_abstained = abstained_in / n
+    report.off_topic_abstained = abstained_off / max(report.off_topic, 1) if report.off_topic else 0.0
+    return report
+
+
+def format_report(report: EvalReport) -> str:
+    lines = [
+        f"in-scope questions:        {report.in_scope}",
+        f"hit@1:                     {report.hit_at_1:.3f}",
+        f"hit@3:                     {report.hit_at_3:.3f}",
+        f"MRR@10:                    {report.mrr_at_10:.3f}",
+        f"nDCG@10:                   {report.ndcg_at_10:.3f}",
+        f"in-scope wrongly abstained: {report.in_scope_abstained:.3f}",
+        f"off-topic questions:       {report.off_topic}",
+        f"off-topic abstained:       {report.off_topic_abstained:.3f}",
+    ]
+    for miss in report.misses[:20]:
+        lines.append(f"  miss {miss['qid']}: expected {miss['expected']} got {miss['got']}")
+    return "\n".join(lines)

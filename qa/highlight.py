@@ -1,0 +1,42 @@
+"""Which sentence(s) of a quote best match the question: stemmed word overlap, rarer words weigh more.
+
+Cheap on purpose (no extra model call per sentence): sentence spans were computed at build time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+from qa.documents import Passage
+
+_STEMMER = Stemmer.Stemmer("english")
+_WORD = re.compile(r"\b\w\w+\b")
+_STOP = frozenset(STOPWORDS_EN) | {"stem", "cell", "cells", "what", "how", "does", "can", "is"}
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content words of a text."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+    return set(_STEMMER.stemWords(words))
+
+
+def highlight(passage: Passage, query_terms: set[str], limit: int = 2) -> tuple[tuple[int, int], ...]:
+    """Character ranges (in passage.text) of the best-matching sentences; the first if none match."""
+    if not passage.sentences:
+        return ()
+    scored = []
+    for start, end in passage.sentences:
+        overlap = terms(passage.text[start:end]) & query_terms
+        score = sum(1.0 + math.log(len(t)) for t in overlap)
+        scored.append((score, start, end))
+    best = max(s for s, _, _ in scored)
+    if best <= 0:
+        first = passage.sentences[0]
+        return (first,)
+    picked = sorted(scored, key=lambda item: -item[0])[:limit]
+    picked = [item for item in picked if item[0] >= 0.6 * best]
+    return tuple(sorted((start, end) for _, start, end in picked))

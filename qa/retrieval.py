@@ -1,0 +1,113 @@
+"""Hybrid retrieval: FAISS (dense) and BM25 (lexical) candidates fused by reciprocal rank fusion.
+
+Fusion ranks; cosine similarity (computed from the stored vectors for every candidate, whichever
+retriever found it) is kept beside the fused score because it is the calibrated evidence strength
+the abstention threshold uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.documents import Hit
+from qa.index_store import LoadedIndex
+from qa.synonyms import SynonymTable
+
+
+@dataclass(frozen=True)
+class RetrievalParams:
+    candidates: int = 40
+    rrf_k: int = 60
+    max_per_document: int = 2
+    dedup_similarity: float = 0.95
+
+
+class HybridRetriever:
+    """Finds the passages that best answer a question, diverse across documents."""
+
+    def __init__(self, index: LoadedIndex, synonyms: SynonymTable, params: RetrievalParams) -> None:
+        self.index = index
+        self.synonyms = synonyms
+        self.params = params
+        self._topic_rows: dict[str, np.ndarray] = {}
+        for row, passage in enumerate(index.passages):
+            for topic in passage.topics:
+                self._topic_rows.setdefault(topic, [])  # type: ignore[arg-type]
+                self._topic_rows[topic].append(row)  # type: ignore[union-attr]
+        self._topic_rows = {t: np.asarray(r, dtype=np.int64) for t, r in self._topic_rows.items()}
+
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), k)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def lexical(self, question: str, k: int) -> list[tuple[int, float]]:
+        return self.index.lexical.search(self.synonyms.expand(question), k)
+
+    def search(self, question: str, query_vector: np.ndarray, k: int,
+               prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
+        """Top-k diverse hits; passages tagged with `prefer_topics` (if any match) come first."""
+        return self._diversify(self.candidates(question, query_vector, prefer_topics), k)
+
+    def candidates(self, question: str, query_vector: np.ndarray,
+                   prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
+        """Every fused candidate in rank order, before de-duplication and per-document caps."""
+        if not self.index.passages:
+            return []
+        n = self.params.candidates
+        dense = self.dense(query_vector, n)
+        lexical = self.lexical(question, n)
+        fused: dict[int, float] = {}
+        for ranking in (dense, lexical):
+            for rank, (row, _) in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + 1.0 / (self.params.rrf_k + rank + 1)
+        ordered = sorted(fused, key=lambda r: (-fused[r], r))
+        if prefer_topics:
+            ordered = self._preferred_rows(query_vector, prefer_topics) + ordered
+        similarities = self._similarities(query_vector, ordered)
+        return [Hit(self.index.passages[r], r, fused.get(r, 0.0), similarities[r]) for r in ordered]
+
+    def best_similarity(self, query_vector: np.ndarray) -> float:
+        """Cosine of the single nearest passage: the evidence strength used for abstention."""
+        top = self.dense(query_vector, 1)
+        return top[0][1] if top else -1.0
+
+    def _preferred_rows(self, query_vector: np.ndarray, topics: tuple[str, ...], take: int = 2) -> list[int]:
+        rows = [self._topic_rows[t] for t in topics if t in self._topic_rows]
+        if not rows:
+            return []
+        candidates = np.unique(np.concatenate(rows))
+        sims = np.asarray(self.index.embeddings[candidates]) @ query_vector
+        best = candidates[np.argsort(-sims, kind="stable")[: take * 3]]
+        return [int(r) for r in best]
+
+    def _similarities(self, query_vector: np.ndarray, rows: list[int]) -> dict[int, float]:
+        unique = sorted(set(rows))
+        if not unique:
+            return {}
+        sims = np.asarray(self.index.embeddings[unique]) @ query_vector
+        return {r: float(s) for r, s in zip(unique, sims)}
+
+    def _diversify(self, hits: list[Hit], k: int) -> list[Hit]:
+        """Drop near-duplicates and cap passages per document, keeping rank order."""
+        chosen: list[Hit] = []
+        per_document: dict[str, int] = {}
+        seen_rows: set[int] = set()
+        chosen_vectors: list[np.ndarray] = []
+        for hit in hits:
+            if hit.row in seen_rows:
+                continue
+            seen_rows.add(hit.row)
+            doc = hit.passage.document_id
+            if per_document.get(doc, 0) >= self.params.max_per_document:
+                continue
+            vector = np.asarray(self.index.embeddings[hit.row])
+            if any(float(vector @ v) >= self.params.dedup_similarity for v in chosen_vectors):
+                continue
+            chosen.append(hit)
+            chosen_vectors.append(vector)
+            per_document[doc] = per_document.get(doc, 0) + 1
+            if len(chosen) >= k:
+                break
+        return chosen

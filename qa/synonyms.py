@@ -1,0 +1,47 @@
+"""The curated synonym / acronym / spelling table, applied to lexical queries.
+
+Dense retrieval already understands paraphrase; BM25 only matches words, so "aHSCT" must also
+search for "autologous haematopoietic stem cell transplantation", "hematopoietic" for
+"haematopoietic", and so on. The table is a YAML file operators can extend.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from qa.errors import ConfigError
+
+
+class SynonymTable:
+    """Groups of equivalent phrases; `expand` appends the other members of every group found."""
+
+    def __init__(self, groups: list[list[str]]) -> None:
+        self._groups = [[str(v).lower() for v in group if str(v).strip()] for group in groups]
+        self._patterns = [
+            re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(v) for v in sorted(g, key=len, reverse=True))
+                       + r")(?![\w-])")
+            for g in self._groups if g
+        ]
+
+    @classmethod
+    def from_file(cls, path: Path) -> SynonymTable:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            groups = data.get("groups", [])
+            if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+                raise ValueError("'groups' must be a list of lists")
+        except (OSError, yaml.YAMLError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"cannot read synonym table {path}: {exc}") from exc
+        return cls(groups)
+
+    def expand(self, query: str) -> str:
+        """The query plus the variants of every group it mentions."""
+        lowered = query.lower().replace("\u2019", "'")
+        extra: list[str] = []
+        for group, pattern in zip(self._groups, self._patterns):
+            if pattern.search(lowered):
+                extra.extend(v for v in group if v not in lowered)
+        return query if not extra else query + " " + " ".join(extra)

@@ -1,0 +1,75 @@
+"""Shared fixtures: a fake embedder and a small fixture corpus for fast tests; the real model and
+the real corpus loaded once per test session for quality and end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from qa.builder import run_build  # noqa: E402
+from qa.engine import QAEngine  # noqa: E402
+from qa.index_store import load_index  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+from tests.fakes import HashEmbedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+REAL_CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+SAMPLE_ARTICLE = SHARED / "data" / "samples" / "stem-cell-autoimmune-article.txt"
+
+
+def make_settings(tmp_path: Path, corpus: list[Path] | None = None, **overrides) -> Settings:
+    """Settings isolated from the environment's QA_ variables where it matters for tests."""
+    values = dict(corpus=corpus or [FIXTURE_CORPUS], index_dir=tmp_path / "index",
+                  model="fake-hash-embedder", min_score=0.05)
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def fake_embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def fake_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def fake_engine(fake_settings: Settings, fake_embedder: HashEmbedder) -> QAEngine:
+    """An engine over the fixture corpus with the fake embedder (no safety triage: unit scope)."""
+    run_build(fake_settings, embedder=fake_embedder)
+    index = load_index(fake_settings.index_dir, expected_model=fake_settings.model)
+    return QAEngine(index, fake_embedder, fake_settings)
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
+    from qa.embedding import embedder_from_settings
+
+    embedder = embedder_from_settings(Settings())
+    embedder.encode(["warm up"])
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def real_index_settings(tmp_path_factory, real_embedder) -> Settings:
+    """The real corpus built once with the real model into a session temp folder."""
+    settings = Settings(corpus=[REAL_CORPUS], index_dir=tmp_path_factory.mktemp("real") / "index")
+    run_build(settings, embedder=real_embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_engine(real_index_settings: Settings, real_embedder) -> QAEngine:
+    """The production configuration: real corpus, real model, safety triage when installed."""
+    return QAEngine.from_settings(real_index_settings, embedder=real_embedder)

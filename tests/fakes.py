@@ -1,0 +1,36 @@
+"""A fast, deterministic stand-in for the sentence-transformers model, for unit tests.
+
+Words are stemmed and hashed into a fixed number of dimensions (a bag of words), then the row is
+L2-normalised — so texts sharing words are similar, as with the real model, in microseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from qa.embedding import normalise_rows
+from qa.highlight import terms
+
+
+class HashEmbedder:
+    def __init__(self, name: str = "fake-hash-embedder", dimension: int = 256) -> None:
+        self.name = name
+        self.dimension = dimension
+        self.calls = 0
+        self.encoded = 0
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        self.calls += 1
+        self.encoded += len(texts)
+        rows = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for term in terms(text):
+                slot = int(hashlib.md5(term.encode()).hexdigest()[:8], 16) % self.dimension
+                rows[i, slot] += 1.0
+        if progress:
+            progress(len(texts))
+        return normalise_rows(rows)
