@@ -116,13 +116,31 @@ def _pack(doc: Document, section: str, run: list[_Sentence], config: ChunkingCon
         current.append(sentence)
         words += sentence.words
     if current:
-        # A short tail merges into its predecessor when that keeps the passage within bounds.
-        if groups and words < config.min_words // 2 and \
-                sum(s.words for s in groups[-1]) + words <= config.max_words:
-            groups[-1].extend(s for s in current if s not in groups[-1])
-        else:
-            groups.append(current)
+        groups.append(current)
+    if len(groups) > 1 and sum(s.words for s in groups[-1]) < config.min_words:
+        groups[-2:] = _rebalance(groups[-2], groups[-1], config)
     return [_passage(doc, section, group) for group in groups]
+
+
+def _rebalance(previous: list[_Sentence], tail: list[_Sentence],
+               config: ChunkingConfig) -> list[list[_Sentence]]:
+    """A short tail joins its predecessor, or the two are re-split evenly (keeping the overlap)."""
+    merged = previous + [s for s in tail if s not in previous]
+    total = sum(s.words for s in merged)
+    if total <= config.max_words:
+        return [merged]
+    first: list[_Sentence] = []
+    words = 0
+    for sentence in merged:
+        if first and words + sentence.words > total / 2:
+            break
+        first.append(sentence)
+        words += sentence.words
+    overlap = first[-config.overlap_sentences:] if config.overlap_sentences else []
+    second = merged[len(first):]
+    if overlap and sum(s.words for s in overlap + second) <= config.max_words:
+        second = overlap + second
+    return [first, second]
 
 
 def _passage(doc: Document, section: str, group: list[_Sentence]) -> Passage:

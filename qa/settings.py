@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         default=0.95, gt=0, le=1, description="Cosine above which two passages are near-duplicates."
     )
     min_score: float = Field(
-        default=0.40,
+        default=0.35,
         ge=-1,
         le=1,
         description="Abstention threshold on the best passage's cosine similarity to the question "

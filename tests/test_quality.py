@@ -1,0 +1,60 @@
+"""Retrieval quality on the gold set, with the real model and the real corpus (every run)."""
+
+from pathlib import Path
+
+import pytest
+
+from qa.evaluation import evaluate_gold, read_gold
+from tests.conftest import ROOT
+
+GOLD = ROOT / "eval" / "gold"
+
+
+@pytest.fixture(scope="module")
+def report(real_engine):
+    return evaluate_gold(real_engine, read_gold(GOLD))
+
+
+def test_gold_set_is_big_enough():
+    gold = read_gold(GOLD)
+    assert sum(not g.off_topic for g in gold) >= 100
+    assert sum(g.off_topic for g in gold) >= 25
+
+
+def test_gold_expected_documents_exist():
+    ids = {p.stem for p in (ROOT / "corpus").glob("*.md")}
+    for item in read_gold(GOLD):
+        assert set(item.expected) <= ids, item
+
+
+def test_hit_at_3_is_at_least_090(report):
+    assert report.hit_at_3 >= 0.90, report.misses
+
+
+def test_at_most_5_percent_of_in_scope_questions_abstained(report):
+    assert report.in_scope_abstained <= 0.05, report.wrongly_abstained
+
+
+def test_off_topic_questions_never_get_an_answer(report):
+    assert report.off_topic >= 25
+    assert report.off_topic_abstained == 1.0, report.off_topic_answered
+
+
+def test_ranking_metrics_are_consistent(report):
+    assert 0 < report.hit_at_1 <= report.hit_at_3 <= 1
+    assert report.hit_at_1 <= report.mrr_at_10 <= 1 and 0 < report.ndcg_at_10 <= 1
+
+
+def test_http_end_to_end_with_the_real_model(real_engine):
+    from fastapi.testclient import TestClient
+
+    from qa.api import create_app
+
+    client = TestClient(create_app(real_engine.settings, real_engine))
+    data = client.post("/api/ask", json={"question": "What is apheresis?"}).json()
+    assert data["kind"] == "answer"
+    documents = [q["source"]["document_id"] for q in data["quotes"]]
+    assert {"ahsct-mobilisation-apheresis", "glossary"} & set(documents)
+    assert data["disclaimers"][0]["code"] == "general"
+    quote = data["quotes"][0]
+    assert quote["source"]["url"].startswith("https://") and quote["source"]["reviewed"]

@@ -1,0 +1,76 @@
+"""Hybrid retrieval: fusion, diversity caps, de-duplication, synonyms, preferred topics."""
+
+import numpy as np
+
+from qa.highlight import highlight, terms
+from qa.retrieval import HybridRetriever, RetrievalParams
+from qa.settings import PACKAGE_DATA
+from qa.synonyms import SynonymTable
+
+SYNONYMS = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
+
+
+def test_synonyms_expand_acronyms_and_spellings():
+    expanded = SYNONYMS.expand("Is aHSCT safe for MS?").lower()
+    assert "autologous haematopoietic stem cell transplantation" in expanded
+    assert "multiple sclerosis" in expanded
+    assert "mobilization" in SYNONYMS.expand("what is mobilisation").lower()
+    assert "crohn's disease" in SYNONYMS.expand("CD flare").lower()
+    assert "crohn" not in SYNONYMS.expand("CD34 cells").lower()
+
+
+def test_question_finds_the_right_document(fake_engine):
+    hits = fake_engine.search("What is apheresis and how long does it take?")
+    assert hits[0].passage.document_id == "apheresis-test"
+
+
+def test_lexical_side_uses_synonyms(fake_engine):
+    rows = fake_engine.retriever.lexical("G-CSF", 5)
+    docs = {fake_engine.index.passages[r].document_id for r, _ in rows}
+    assert "apheresis-test" in docs
+
+
+def test_at_most_n_passages_per_document(fake_engine):
+    retriever = HybridRetriever(fake_engine.index, SYNONYMS, RetrievalParams(max_per_document=1))
+    vector = fake_engine.encode_question("mesenchymal stromal cells")
+    hits = retriever.search("mesenchymal stromal cells", vector, k=5)
+    documents = [h.passage.document_id for h in hits]
+    assert len(documents) == len(set(documents))
+
+
+def test_near_duplicates_are_collapsed(fake_engine):
+    retriever = HybridRetriever(fake_engine.index, SYNONYMS,
+                                RetrievalParams(max_per_document=5, dedup_similarity=0.0001))
+    vector = fake_engine.encode_question("stem cells")
+    hits = retriever.search("stem cells", vector, k=5)
+    assert len(hits) >= 1
+    vectors = [np.asarray(fake_engine.index.embeddings[h.row]) for h in hits]
+    for i in range(len(vectors)):
+        for j in range(i + 1, len(vectors)):
+            assert float(vectors[i] @ vectors[j]) < 0.0001
+
+
+def test_fusion_rewards_agreement(fake_engine):
+    question = "granulocyte colony-stimulating factor mobilisation"
+    vector = fake_engine.encode_question(question)
+    hits = fake_engine.retriever.candidates(question, vector)
+    assert hits == sorted(hits, key=lambda h: -h.fused)
+    top = hits[0]
+    dense_rows = [r for r, _ in fake_engine.retriever.dense(vector, 3)]
+    lexical_rows = [r for r, _ in fake_engine.retriever.lexical(question, 3)]
+    assert top.row in dense_rows and top.row in lexical_rows
+
+
+def test_preferred_topics_come_first(fake_engine):
+    question = "what is apheresis"
+    vector = fake_engine.encode_question(question)
+    hits = fake_engine.retriever.search(question, vector, 3, prefer_topics=("msc",))
+    assert "msc" in hits[0].passage.topics
+
+
+def test_highlight_marks_the_best_matching_sentence(fake_engine):
+    passage = next(p for p in fake_engine.index.passages if p.section == "How mesenchymal stromal cells are given")
+    spans = highlight(passage, terms("are they trapped in the lungs?"))
+    assert len(spans) == 1
+    start, end = spans[0]
+    assert "lungs" in passage.text[start:end]
