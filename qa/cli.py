@@ -133,19 +133,20 @@ def evaluate(gold_file: Path, index_dir: Path | None, as_json: bool) -> None:
 @click.option("--host", help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8000).")
 def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
-    """Serve the web API on the loaded index."""
-    import uvicorn
+    """Serve the chat page, widget and API on the loaded index (SIGHUP reloads the index)."""
+    from qa.serving import serve_forever
 
-    from qa.api import create_app
-    from qa.engine import QAEngine
+    serve_forever(_settings(index_dir=index_dir, host=host, port=port))
 
-    settings = _settings(index_dir=index_dir, host=host, port=port)
-    engine = QAEngine.from_settings(settings)
-    app = create_app(settings, engine)
-    click.echo(f"serving on http://{settings.host}:{settings.port} "
-               f"({len(engine.index.passages)} passages)", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
+
+def _register_subcommands() -> None:
+    from qa.feedback_cli import feedback
+
+    main.add_command(feedback)
+
+
+_register_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -126,6 +126,7 @@ class Quote:
     highlights: tuple[tuple[int, int], ...]
     score: float
     source: QuoteSource
+    topics: tuple[str, ...] = ()  # the passage's topic tags, for the disclaimer policy
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class Triage:
     category: str = "general"
     reason: str = "no safety rule matched"
     flags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # details for the reply wording, e.g. "self_harm", "transplant"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -17,6 +18,7 @@ from qa.answer import compose_quotes, related_prompts
 from qa.disclaimers import DisclaimerPolicy
 from qa.documents import Answer, Hit, Triage
 from qa.embedding import Embedder, embedder_from_settings
+from qa.embedding_cache import QuestionCache
 from qa.errors import IndexLoadError, InvalidQuestion
 from qa.highlight import terms
 from qa.index_store import LoadedIndex, load_index
@@ -33,17 +35,18 @@ class Triager(Protocol):
 
 
 def normalise_question(question: object, max_chars: int) -> str:
-    """NFKC, control characters removed, whitespace collapsed; empty or too long is refused."""
+    """Control characters removed, whitespace collapsed, NFKC; empty, wordless or too long is
+    refused. Length is checked before NFKC, which can expand one character into many."""
     if not isinstance(question, str):
         raise InvalidQuestion("the question must be a string")
-    text = unicodedata.normalize("NFKC", question)
-    text = _CONTROL.sub(" ", text)
-    text = " ".join(text.split())
+    text = " ".join(_CONTROL.sub(" ", question).split())
     if not text:
         raise InvalidQuestion("the question is empty")
     if len(text) > max_chars:
         raise InvalidQuestion(f"the question is longer than {max_chars} characters")
-    return text
+    if not any(ch.isalnum() for ch in text):
+        raise InvalidQuestion("the question has no words")
+    return " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFKC", text)).split())
 
 
 class QAEngine:
@@ -63,14 +66,14 @@ class QAEngine:
             RetrievalParams(settings.candidates, settings.rrf_k, settings.max_per_document,
                             settings.dedup_similarity))
         self.triager = triager
-        self.policy = policy or DisclaimerPolicy(settings.emergency_number, settings.crisis_line,
-                                                 settings.operator_name)
+        self.policy = policy or _default_policy(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> QAEngine:
         """Load the verified index and the configured model (never downloading anything)."""
         index = load_index(settings.index_dir, expected_model=settings.model)
-        embedder = embedder or embedder_from_settings(settings)
+        # One cache in front of the model: the triage and retrieval encode a question once.
+        embedder = QuestionCache.wrap(embedder or embedder_from_settings(settings))
         triager = _default_triager(settings, embedder)
         return cls(index, embedder, settings, triager=triager, policy=_default_policy(settings))
 
@@ -119,7 +122,8 @@ class QAEngine:
         if best < self.settings.min_score:
             return reply("no_answer", self.policy.no_answer_message())
         shown, rest = hits[: self.settings.top_k], hits[self.settings.top_k:]
-        quotes = compose_quotes(shown, terms(self.retriever.synonyms.expand(text)))
+        quotes = [replace(q, topics=h.passage.topics) for q, h in
+                  zip(compose_quotes(shown, terms(self.retriever.synonyms.expand(text))), shown)]
         return reply("answer", self.policy.answer_message(), quotes, related_prompts(shown, rest))
 
 

@@ -7,7 +7,7 @@ so operators can find every knob.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -99,15 +99,126 @@ class Settings(BaseSettings):
         default=1095, ge=1, description="A quoted document reviewed longer ago than this gets an "
         "'older source' disclaimer."
     )
+    transplant_line_text: str = Field(
+        default="your transplant team's 24-hour line",
+        description="How the emergency message names the transplant team's round-the-clock "
+        "number, shown when a question mentions a transplant, chemotherapy or infusion (for "
+        "example 'the City Hospital transplant unit on 0100 000 000').",
+    )
+    operator_disclosure: str = Field(
+        default="This assistant is provided by {operator}.",
+        description="Disclosure shown on every reply when operator_name is set; '{operator}' is "
+        "replaced by operator_name.",
+    )
+    triage_rules_file: Path = Field(
+        default=PACKAGE_DATA / "triage_rules.yaml",
+        description="Safety triage pattern rules (emergency, personal advice, clinic seeking, out "
+        "of scope), with their negation and context cues and the in-scope vocabulary.",
+    )
+    triage_examples_file: Path = Field(
+        default=PACKAGE_DATA / "triage_examples.yaml",
+        description="Curated example questions per triage category, compared with each question "
+        "by the retrieval model.",
+    )
+    triage_example_min_similarity: float = Field(
+        default=0.85, gt=0, le=1,
+        description="Cosine similarity to a personal-advice or clinic-seeking example from which "
+        "that flag is set when no rule set it (high: the model matches topic more than intent, so "
+        "these examples catch near-paraphrases of questions an operator has added).",
+    )
+    triage_example_margin: float = Field(
+        default=0.10, ge=0, le=1,
+        description="How much closer a question must be to a personal-advice or clinic-seeking "
+        "example than to the nearest ordinary (general) example for the example to count.",
+    )
+    triage_emergency_min_similarity: float = Field(
+        default=0.45, gt=0, le=1,
+        description="Cosine similarity to an emergency example from which a question no "
+        "emergency rule matched is treated as an emergency (with triage_emergency_margin).",
+    )
+    triage_emergency_margin: float = Field(
+        default=0.20, ge=0, le=1,
+        description="How much closer a question must be to an emergency example than to the "
+        "nearest ordinary (general) example for the example to count.",
+    )
+    out_of_scope_min_similarity: float = Field(
+        default=0.30, gt=0, le=1,
+        description="Cosine similarity to an off-topic example from which a question with no "
+        "in-scope term may be declared out of scope.",
+    )
+    out_of_scope_margin: float = Field(
+        default=0.05, ge=0, le=1,
+        description="How much closer to an off-topic example than to any in-scope example a "
+        "question must be to be declared out of scope.",
+    )
 
     # --- web --------------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Address `qa serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `qa serve` listens on.")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) allowed to embed the widget (CSP "
+        "frame-ancestors of /embed) and to call the API from the browser (CORS, Origin check); "
+        "comma-separated in the environment. Empty: same-origin only.",
+    )
+    feedback_db_url: str = Field(
+        default="sqlite:///var/feedback.sqlite3",
+        description="SQLAlchemy database URL where thumbs up/down feedback is stored (default: "
+        "SQLite file var/feedback.sqlite3 under the working directory; e.g. "
+        "postgresql+psycopg://user:pass@host/db).",
+    )
+    feedback_store_questions: bool = Field(
+        default=False,
+        description="Also store the question text with each feedback vote (off by default: only "
+        "the vote, the answer kind and the quoted passage ids are kept).",
+    )
+
+    # --- hardening and operations -----------------------------------------------------------
+    max_body_bytes: int = Field(default=16_384, ge=256, description="Largest accepted request body.")
+    body_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A request body must arrive within this time (slow "
+        "bodies get 408).")
+    max_json_depth: int = Field(default=32, ge=2, description="Deepest accepted JSON nesting.")
+    rate_limit: str = Field(
+        default="30/minute", description="Questions per client (IP, or IP + widget session) on "
+        "/api/ask and the no-JavaScript form, e.g. `30/minute`; `off` disables rate limiting.")
+    rate_limit_per_ip: str = Field(
+        default="120/minute", description="Ceiling per IP address across all its widget "
+        "sessions, so rotating session ids cannot lift the limit.")
+    rate_limit_exempt: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Client addresses never rate limited (e.g. a load "
+        "test or monitoring host); comma-separated.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For / "
+        "X-Forwarded-Proto are trusted to give the real client; empty trusts none.")
+    admin_token: str = Field(
+        default="", description="Bearer token for POST /admin/reload (index hot-swap); empty "
+        "disables the endpoint.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json` writes one JSON object per log line.")
+    log_level: str = Field(default="INFO", description="Log level of the qa loggers.")
+    log_questions: bool = Field(
+        default=False, description="Also log question text (off by default: questions can "
+        "contain health details).")
+    graceful_shutdown_seconds: int = Field(
+        default=20, ge=1, description="On SIGTERM, how long in-flight requests may take to finish.")
+
+    @field_validator("rate_limit_exempt", "trusted_proxies", mode="before")
+    @classmethod
+    def _address_csv(cls, value: object) -> object:
+        return _split_csv(value)
 
     @field_validator("corpus", mode="before")
     @classmethod
     def _corpus_csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins_csv(cls, value: object) -> object:
+        from qa.origins import normalise_origins
+
+        return normalise_origins(_split_csv(value))
 
     def model_reference(self) -> str:
         """Resolve the configured model to a name or path sentence-transformers can load offline."""

@@ -10,9 +10,12 @@ from qa.index_store import load_index
 def test_normalisation_collapses_whitespace_and_controls():
     assert normalise_question("  what\x00 is\tMSC?\u200b \n", 1000) == "what is MSC?"
     assert normalise_question("ｆｕｌｌｗｉｄｔｈ", 1000) == "fullwidth"
+    assert normalise_question("什么是干细胞", 1000) == "什么是干细胞"
+    expanded = normalise_question("\ufdfa" * 100, 1000)  # one ligature → 18 characters under NFKC
+    assert len(expanded) > 1000
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "\x00\x01", None, 42, "x" * 1001])
+@pytest.mark.parametrize("bad", ["", "   ", "\x00\x01", None, 42, "x" * 1001, "?!", "🧬🧬"])
 def test_unusable_questions_are_refused(bad):
     with pytest.raises(InvalidQuestion):
         normalise_question(bad, 1000)

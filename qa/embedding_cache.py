@@ -1,0 +1,58 @@
+"""A per-question cache in front of an embedder: triage and retrieval encode a question once.
+
+The engine asks the safety triage first and then retrieves; both need the question's vector. Only
+single-text calls (questions) are cached, keyed by the exact text; batches (passages at build time,
+curated examples at start-up) pass straight through.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from qa.embedding import Embedder
+
+
+class QuestionCache:
+    """Wraps an Embedder; remembers the vectors of the most recent `size` single-text encodes."""
+
+    def __init__(self, inner: Embedder, size: int = 256) -> None:
+        self.inner = inner
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def wrap(cls, embedder: Embedder, size: int = 256) -> QuestionCache:
+        return embedder if isinstance(embedder, cls) else cls(embedder, size)
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        if len(texts) != 1:
+            return self.inner.encode(texts, batch_size, progress)
+        key = texts[0]
+        with self._lock:
+            cached = self._vectors.get(key)
+            if cached is not None:
+                self._vectors.move_to_end(key)
+        if cached is None:
+            cached = np.array(self.inner.encode([key], batch_size)[0], dtype=np.float32)
+            cached.setflags(write=False)
+            with self._lock:
+                self._vectors[key] = cached
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        if progress:
+            progress(1)
+        return cached[np.newaxis, :].copy()

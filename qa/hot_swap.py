@@ -1,0 +1,55 @@
+"""Pick up a new index while serving, without a restart and without a failed request.
+
+The holder keeps a reference to the live engine. A reload loads and verifies the new build fully
+*beside* the old one (sharing the model and the safety triage, which do not change), then replaces
+the reference in one assignment. A request that already holds the old engine finishes on it; the
+next one gets the new engine. A broken new build is refused and the old engine keeps serving.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qa.engine import QAEngine
+from qa.index_store import current_build, load_index
+
+
+class EngineHolder:
+    """The live engine, swappable."""
+
+    def __init__(self, engine: QAEngine,
+                 on_swap: Callable[[QAEngine], None] | None = None) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._on_swap = on_swap
+
+    @property
+    def engine(self) -> QAEngine:
+        return self._engine
+
+    def __getattr__(self, name: str) -> Any:
+        """Stand in for the live engine, so adapters can hold the holder and never a stale engine."""
+        return getattr(self._engine, name)
+
+    def is_stale(self) -> bool:
+        """True when `current` now points at a different build than the one loaded."""
+        live = current_build(self._engine.settings.index_dir)
+        return live is not None and Path(live) != Path(self._engine.index.path)
+
+    def reload(self) -> dict[str, Any]:
+        """Load the live build and swap it in; raises IndexLoadError (old engine kept) if broken."""
+        with self._lock:
+            old = self._engine
+            index = load_index(old.settings.index_dir, expected_model=old.settings.model)
+            if Path(index.path) == Path(old.index.path):
+                return {"reloaded": False, "build": index.path.name}
+            new = QAEngine(index, old.embedder, old.settings, triager=old.triager,
+                           policy=old.policy)
+            self._engine = new
+        if self._on_swap:
+            self._on_swap(new)
+        return {"reloaded": True, "build": index.path.name,
+                "passages": index.manifest.get("passages")}
