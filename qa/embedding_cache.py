@@ -56,3 +56,8 @@ class QuestionCache:
         if progress:
             progress(1)
         return cached[np.newaxis, :].copy()
+
+    def clear(self) -> None:
+        """Forget every cached question (benchmarks measure cold questions)."""
+        with self._lock:
+            self._vectors.clear()

@@ -64,7 +64,8 @@ class QAEngine:
         self.retriever = HybridRetriever(
             index, SynonymTable.from_file(settings.synonyms_file),
             RetrievalParams(settings.candidates, settings.rrf_k, settings.max_per_document,
-                            settings.dedup_similarity))
+                            settings.dedup_similarity, settings.unreviewed_weight,
+                            settings.dense_weight))
         self.triager = triager
         self.policy = policy or _default_policy(settings)
 

@@ -191,7 +191,8 @@ def build_index(
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         _fsync_tree(tmp)
-        build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + manifest["corpus_hash"][:8] \
+        # Microsecond time first: build ids sort chronologically, which pruning relies on.
+        build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + manifest["corpus_hash"][:8] \
             + "-" + tmp.name[-6:]
         final = builds / build_id
         os.replace(tmp, final)

@@ -9,6 +9,7 @@ NAT address are not throttled by each other. Refusals are 429 with Retry-After.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import time
@@ -73,8 +74,28 @@ class RateLimiter:
                 retry = max(1, math.ceil(reset - time.time()))
                 if self.on_reject:
                     self.on_reject()
-                await send_error(send, 429, "rate_limited",
-                                 f"Too many questions in a short time. Please wait {retry} seconds "
-                                 "and try again.", headers={"Retry-After": str(retry)})
+                message = (f"Too many questions in a short time. Please wait {retry} seconds "
+                           "and try again.")
+                accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1")
+                if "text/html" in accept:  # a browser's no-JavaScript form post: a page, not JSON
+                    await send_html_page(send, 429, message, retry, back=scope["path"])
+                else:
+                    await send_error(send, 429, "rate_limited", message,
+                                     headers={"Retry-After": str(retry)})
                 return
         await self.app(scope, receive, send)
+
+
+async def send_html_page(send: Send, status: int, message: str, retry: int, back: str) -> None:
+    """A minimal, script-free page for form posts (the message is fixed text, nothing echoed)."""
+    target = "/embed" if back.startswith("/embed") else "/"
+    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>Please wait a moment</title><link rel="stylesheet" href="/static/chat.css">'
+            f'</head><body><main class="page"><h1>Please wait a moment</h1><p role="alert">'
+            f'{html.escape(message)}</p><p><a href="{target}">Back to the questions</a></p>'
+            f'</main></body></html>').encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -22,6 +22,8 @@ class RetrievalParams:
     rrf_k: int = 60
     max_per_document: int = 2
     dedup_similarity: float = 0.95
+    unreviewed_weight: float = 0.8
+    dense_weight: float = 1.5
 
 
 class HybridRetriever:
@@ -37,6 +39,7 @@ class HybridRetriever:
                 self._topic_rows.setdefault(topic, [])  # type: ignore[arg-type]
                 self._topic_rows[topic].append(row)  # type: ignore[union-attr]
         self._topic_rows = {t: np.asarray(r, dtype=np.int64) for t, r in self._topic_rows.items()}
+        self._unreviewed = {row for row, p in enumerate(index.passages) if not p.reviewed}
 
     def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), k)
@@ -59,9 +62,14 @@ class HybridRetriever:
         dense = self.dense(query_vector, n)
         lexical = self.lexical(question, n)
         fused: dict[int, float] = {}
-        for ranking in (dense, lexical):
+        for weight, ranking in ((self.params.dense_weight, dense), (1.0, lexical)):
             for rank, (row, _) in enumerate(ranking):
-                fused[row] = fused.get(row, 0.0) + 1.0 / (self.params.rrf_k + rank + 1)
+                fused[row] = fused.get(row, 0.0) + weight / (self.params.rrf_k + rank + 1)
+        if self._unreviewed and self.params.unreviewed_weight != 1.0:
+            # Provenance prior: at similar relevance, reviewed and dated text outranks bulk text
+            # that carries no review date (see docs/design.md for the measured effect).
+            for row in self._unreviewed.intersection(fused):
+                fused[row] *= self.params.unreviewed_weight
         ordered = sorted(fused, key=lambda r: (-fused[r], r))
         if prefer_topics:
             ordered = self._preferred_rows(query_vector, prefer_topics) + ordered

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     dedup_similarity: float = Field(
         default=0.95, gt=0, le=1, description="Cosine above which two passages are near-duplicates."
     )
+    dense_weight: float = Field(
+        default=1.5, gt=0, description="Weight of the dense (FAISS) ranking in reciprocal rank "
+        "fusion; the lexical (BM25) ranking has weight 1.")
+    unreviewed_weight: float = Field(
+        default=0.8, gt=0, le=1, description="Fused-score weight of passages whose document has "
+        "no `reviewed` date (e.g. bulk JSONL or HTML imports): reviewed, sourced text wins at "
+        "similar relevance; 1 disables the prior.")
     min_score: float = Field(
         default=0.35,
         ge=-1,

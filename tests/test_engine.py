@@ -61,7 +61,9 @@ def test_answer_json_has_the_documented_shape(fake_engine):
 
 
 def test_rank_documents_is_document_level(fake_engine):
-    ranking = fake_engine.rank_documents("thyroid problems after transplant", k=10)
+    neutral = fake_engine.settings.model_copy(update={"dense_weight": 1.0, "unreviewed_weight": 1.0})
+    engine = QAEngine(fake_engine.index, fake_engine.embedder, neutral)
+    ranking = engine.rank_documents("thyroid problems after transplant", k=10)
     documents = [doc for doc, _ in ranking]
     assert documents[0] == "jsonl-thyroid"
     assert len(documents) == len(set(documents))

@@ -273,3 +273,15 @@ def test_feedback_database_outage_keeps_answers_flowing_and_logs_once(tmp_path, 
     assert client.post("/api/ask", json=GOOD).status_code == 200
     outages = [r for r in caplog.records if "feedback database unavailable" in r.getMessage()]
     assert len(outages) == 1
+
+
+def test_a_rate_limited_form_post_gets_a_friendly_page_not_json(tmp_path):
+    client = limited_client(tmp_path, rate_limit="1/minute")
+    form = {"question": "what is apheresis"}
+    html_accept = {"accept": "text/html,application/xhtml+xml"}
+    assert client.post("/", data=form, headers=html_accept).status_code == 200
+    refused = client.post("/", data=form, headers=html_accept)
+    assert refused.status_code == 429 and refused.headers["content-type"].startswith("text/html")
+    assert "Please wait" in refused.text and "Back to the questions" in refused.text
+    assert "<script" not in refused.text
+    assert "script-src 'self'" in refused.headers["content-security-policy"]

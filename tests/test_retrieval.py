@@ -74,3 +74,19 @@ def test_highlight_marks_the_best_matching_sentence(fake_engine):
     assert len(spans) == 1
     start, end = spans[0]
     assert "lungs" in passage.text[start:end]
+
+
+def test_reviewed_documents_outrank_unreviewed_ones_at_equal_relevance(fake_engine):
+    from qa.retrieval import HybridRetriever, RetrievalParams
+
+    unreviewed = [r for r, p in enumerate(fake_engine.index.passages) if not p.reviewed]
+    assert unreviewed  # the fixture corpus has .txt, .html and .jsonl documents without a date
+    question = "thyroid problems after transplant"
+    vector = fake_engine.encode_question(question)
+    neutral = HybridRetriever(fake_engine.index, SYNONYMS, RetrievalParams(unreviewed_weight=1.0))
+    weighted = HybridRetriever(fake_engine.index, SYNONYMS, RetrievalParams(unreviewed_weight=0.5))
+    before = {h.row: h.fused for h in neutral.candidates(question, vector)}
+    after = {h.row: h.fused for h in weighted.candidates(question, vector)}
+    for row, score in before.items():
+        expected = score * (0.5 if row in unreviewed else 1.0)
+        assert abs(after[row] - expected) < 1e-12

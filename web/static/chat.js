@@ -311,6 +311,7 @@
 
   function errorMessage(body, statusCode) {
     if (body && body.error && typeof body.error.message === "string") {
+      if (statusCode === 429) return body.error.message;  // "Too many questions… wait N seconds"
       return statusCode === 422 ? "Please check your question: " + body.error.message + "." : S.failed;
     }
     return S.failed;
