@@ -1,7 +1,7 @@
 """Calibrate the abstention threshold (QA_MIN_SCORE) on the gold set.
 
-For every gold question it records the best passage's cosine similarity (the evidence strength
-the engine abstains on), then prints, for candidate thresholds, how many in-scope questions would
+For every gold question it records the evidence strength the engine abstains on
+(`qa.engine.evidence_strength` of the passages `QAEngine.retrieve` returns), then prints, for candidate thresholds, how many in-scope questions would
 be wrongly abstained and how many off-topic ones would be answered. Safety triage is NOT applied
 here: the threshold must hold on its own, as the second line of defence.
 
@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.engine import QAEngine, normalise_question  # noqa: E402
+from qa.engine import QAEngine, evidence_strength, normalise_question  # noqa: E402
 from qa.evaluation import read_gold  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -34,8 +34,8 @@ def main() -> None:
     gold = read_gold(args.gold)
     inside, outside = [], []
     for item in gold:
-        vector = engine.encode_question(normalise_question(item.question, 10_000))
-        best = engine.retriever.best_similarity(vector)
+        text = normalise_question(item.question, 10_000)
+        best = evidence_strength(engine.retrieve(text, engine.encode_question(text)))
         (outside if item.off_topic else inside).append(best)
     inside_a, outside_a = np.array(inside), np.array(outside)
     print(f"in-scope questions: {len(inside_a)}  off-topic questions: {len(outside_a)}")

@@ -29,9 +29,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.report import replace_section  # noqa: E402
-from qa.builder import run_build  # noqa: E402
-from qa.chunking import BoilerplateFilter, ChunkingConfig, chunk_document  # noqa: E402
-from qa.corpus import load_corpus  # noqa: E402
+from qa.builder import build_config, run_build  # noqa: E402
+from qa.index_store import chunk_corpus  # noqa: E402
 from qa.embedding import embedder_from_settings  # noqa: E402
 from qa.engine import QAEngine  # noqa: E402
 from qa.evaluation import read_gold  # noqa: E402
@@ -43,13 +42,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def passage_texts(settings: Settings) -> list[str]:
-    boilerplate = BoilerplateFilter.from_file(settings.boilerplate_file)
-    config = ChunkingConfig(settings.chunk_min_words, settings.chunk_max_words,
-                            settings.chunk_overlap_sentences)
-    texts = []
-    for doc in load_corpus(settings.corpus).documents:
-        texts.extend(p.embedding_text() for p in chunk_document(doc, config, boilerplate)[0])
-    return texts
+    """The exact texts a build embeds."""
+    return [p.embedding_text() for p in chunk_corpus(build_config(settings)).passages]
 
 
 def bench_build(settings: Settings, embedder, repeat: int) -> dict[str, float]:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -83,7 +84,7 @@ async def client_loop(client: httpx.AsyncClient, base: str, questions: list[str]
 
 
 async def run_load(base: str, questions: list[str], clients: int, seconds: float,
-                   swap: "callable | None" = None) -> dict:
+                   swap: Callable[[httpx.AsyncClient], Awaitable[dict]] | None = None) -> dict:
     latencies: list[float] = []
     failures: list[str] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)

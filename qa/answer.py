@@ -21,6 +21,7 @@ def compose_quotes(hits: Sequence[Hit], query_terms: set[str]) -> list[Quote]:
             source=QuoteSource(document_id=p.document_id, title=p.title, section=p.section,
                                url=p.urls[0] if p.urls else "", reviewed=p.reviewed,
                                evidence=p.evidence),
+            topics=p.topics,
         ))
     return quotes
 

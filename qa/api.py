@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import __version__
 from qa.engine import QAEngine
-from qa.errors import IndexLoadError, InvalidQuestion, QAError
+from qa.errors import IndexLoadError, InvalidQuestion, QAError, error_body
 from qa.hot_swap import EngineHolder
 from qa.observability import Metrics, RequestObserver
 from qa.rate_limit import RateLimiter
@@ -97,10 +97,6 @@ class AnswerOut(BaseModel):
 
 ERROR_RESPONSE = {"description": "Error", "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-
-
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
 
 
 def create_app(settings: Settings, engine: QAEngine, metrics: Metrics | None = None) -> FastAPI:

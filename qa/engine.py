@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +22,7 @@ from qa.errors import IndexLoadError, InvalidQuestion
 from qa.highlight import terms
 from qa.index_store import LoadedIndex, load_index
 from qa.retrieval import HybridRetriever, RetrievalParams
+from qa.safety import Triager as SafetyTriager
 from qa.settings import Settings
 from qa.synonyms import SynonymTable
 
@@ -67,7 +67,7 @@ class QAEngine:
                             settings.dedup_similarity, settings.unreviewed_weight,
                             settings.dense_weight))
         self.triager = triager
-        self.policy = policy or _default_policy(settings)
+        self.policy = policy or DisclaimerPolicy.from_settings(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> QAEngine:
@@ -75,8 +75,7 @@ class QAEngine:
         index = load_index(settings.index_dir, expected_model=settings.model)
         # One cache in front of the model: the triage and retrieval encode a question once.
         embedder = QuestionCache.wrap(embedder or embedder_from_settings(settings))
-        triager = _default_triager(settings, embedder)
-        return cls(index, embedder, settings, triager=triager, policy=_default_policy(settings))
+        return cls(index, embedder, settings, triager=SafetyTriager.from_settings(settings, embedder))
 
     def encode_question(self, question: str) -> np.ndarray:
         return self.embedder.encode([question])[0]
@@ -116,29 +115,20 @@ class QAEngine:
         if triage.category == "out_of_scope":
             return reply("out_of_scope", self.policy.scope_message())
 
-        vector = self.encode_question(text)
         prefer = PREFERRED_TOPICS_FOR_CLINIC_SEEKING if "unproven_clinic" in triage.flags else ()
-        hits = self.retriever.search(text, vector, self.settings.top_k + 3, prefer)
-        best = max((h.similarity for h in hits), default=-1.0)
-        if best < self.settings.min_score:
+        hits = self.retrieve(text, self.encode_question(text), prefer)
+        if evidence_strength(hits) < self.settings.min_score:
             return reply("no_answer", self.policy.no_answer_message())
         shown, rest = hits[: self.settings.top_k], hits[self.settings.top_k:]
-        quotes = [replace(q, topics=h.passage.topics) for q, h in
-                  zip(compose_quotes(shown, terms(self.retriever.synonyms.expand(text))), shown)]
+        quotes = compose_quotes(shown, terms(self.retriever.synonyms.expand(text)))
         return reply("answer", self.policy.answer_message(), quotes, related_prompts(shown, rest))
 
-
-def _default_triager(settings: Settings, embedder: Embedder) -> Triager | None:
-    """The safety triage, when the safety module is installed (it is part of the package)."""
-    try:
-        from qa.safety import Triager as SafetyTriager
-    except ImportError:
-        return None
-    return SafetyTriager.from_settings(settings, embedder)
+    def retrieve(self, text: str, vector: np.ndarray, prefer: tuple[str, ...] = ()) -> list[Hit]:
+        """The quotes to show plus a few more (for follow-up prompts), as `ask` uses them."""
+        return self.retriever.search(text, vector, self.settings.top_k + 3, prefer)
 
 
-def _default_policy(settings: Settings) -> DisclaimerPolicy:
-    factory = getattr(DisclaimerPolicy, "from_settings", None)
-    if factory is not None:
-        return factory(settings)
-    return DisclaimerPolicy(settings.emergency_number, settings.crisis_line, settings.operator_name)
+def evidence_strength(hits: list[Hit]) -> float:
+    """What abstention compares with QA_MIN_SCORE (and what calibration measures): the best
+    cosine similarity among the retrieved passages."""
+    return max((h.similarity for h in hits), default=-1.0)

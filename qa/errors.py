@@ -1,5 +1,12 @@
 """Named errors, translated once at each edge (CLI: one line + exit 1; API: one JSON error shape)."""
 
+from typing import Any
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The one JSON error shape of every HTTP endpoint and middleware."""
+    return {"error": {"code": code, "message": message}}
+
 
 class QAError(Exception):
     """Base for every error an operator or user should see as one clear line."""

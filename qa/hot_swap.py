@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.engine import QAEngine
-from qa.index_store import current_build, load_index
+from qa.index_store import load_index
 
 
 class EngineHolder:
@@ -33,11 +33,6 @@ class EngineHolder:
     def __getattr__(self, name: str) -> Any:
         """Stand in for the live engine, so adapters can hold the holder and never a stale engine."""
         return getattr(self._engine, name)
-
-    def is_stale(self) -> bool:
-        """True when `current` now points at a different build than the one loaded."""
-        live = current_build(self._engine.settings.index_dir)
-        return live is not None and Path(live) != Path(self._engine.index.path)
 
     def reload(self) -> dict[str, Any]:
         """Load the live build and swap it in; raises IndexLoadError (old engine kept) if broken."""

@@ -123,6 +123,29 @@ def is_up_to_date(config: BuildConfig, index_dir: Path) -> bool:
             and manifest.get("config_hash") == config.fingerprint())
 
 
+@dataclass
+class ChunkedCorpus:
+    """The corpus read and cut into passages, exactly as a build indexes it."""
+
+    documents: list[Document]
+    passages: list[Passage]
+    dropped_boilerplate: int
+    warnings: list[str]
+
+
+def chunk_corpus(config: BuildConfig) -> ChunkedCorpus:
+    """Read every corpus file and cut it into passages (boilerplate dropped and counted)."""
+    loaded = load_corpus(config.corpus)
+    boilerplate = BoilerplateFilter.from_file(config.boilerplate_file)
+    passages: list[Passage] = []
+    dropped = 0
+    for doc in loaded.documents:
+        doc_passages, doc_dropped = chunk_document(doc, config.chunking, boilerplate)
+        passages.extend(doc_passages)
+        dropped += doc_dropped
+    return ChunkedCorpus(loaded.documents, passages, dropped, loaded.warnings)
+
+
 def build_index(
     config: BuildConfig,
     index_dir: Path,
@@ -131,17 +154,10 @@ def build_index(
 ) -> BuildReport:
     """Read, chunk, embed (reusing cached vectors), index and publish a new build atomically."""
     started = time.perf_counter()
-    report = BuildReport()
-    loaded = load_corpus(config.corpus)
-    report.warnings = loaded.warnings
-    boilerplate = BoilerplateFilter.from_file(config.boilerplate_file)
-    passages: list[Passage] = []
-    for doc in loaded.documents:
-        doc_passages, dropped = chunk_document(doc, config.chunking, boilerplate)
-        passages.extend(doc_passages)
-        report.dropped_boilerplate += dropped
-    report.documents = len(loaded.documents)
-    report.passages = len(passages)
+    chunked = chunk_corpus(config)
+    passages = chunked.passages
+    report = BuildReport(documents=len(chunked.documents), passages=len(passages),
+                         dropped_boilerplate=chunked.dropped_boilerplate, warnings=chunked.warnings)
 
     texts = [p.embedding_text() for p in passages]
     keys = [text_key(config.model_name, t) for t in texts]
@@ -169,7 +185,7 @@ def build_index(
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
     try:
         _write_jsonl(tmp / PASSAGES, (p.to_json() for p in passages))
-        (tmp / DOCUMENTS).write_text(json.dumps(_documents_json(loaded.documents), ensure_ascii=False),
+        (tmp / DOCUMENTS).write_text(json.dumps(_documents_json(chunked.documents), ensure_ascii=False),
                                      encoding="utf-8")
         np.save(tmp / EMBEDDINGS, vectors)
         faiss.write_index(dense, str(tmp / DENSE))

@@ -13,13 +13,15 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qa.errors import error_body
+
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 async def send_error(send: Send, status: int, code: str, message: str,
                      headers: dict[str, str] | None = None) -> None:
     """Write a complete JSON error response in the shape every endpoint uses."""
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    body = json.dumps(error_body(code, message)).encode()
     raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                    (b"x-content-type-options", b"nosniff")]
     for name, value in (headers or {}).items():

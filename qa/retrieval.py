@@ -33,12 +33,11 @@ class HybridRetriever:
         self.index = index
         self.synonyms = synonyms
         self.params = params
-        self._topic_rows: dict[str, np.ndarray] = {}
+        rows_by_topic: dict[str, list[int]] = {}
         for row, passage in enumerate(index.passages):
             for topic in passage.topics:
-                self._topic_rows.setdefault(topic, [])  # type: ignore[arg-type]
-                self._topic_rows[topic].append(row)  # type: ignore[union-attr]
-        self._topic_rows = {t: np.asarray(r, dtype=np.int64) for t, r in self._topic_rows.items()}
+                rows_by_topic.setdefault(topic, []).append(row)
+        self._topic_rows = {t: np.asarray(r, dtype=np.int64) for t, r in rows_by_topic.items()}
         self._unreviewed = {row for row, p in enumerate(index.passages) if not p.reviewed}
 
     def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -75,11 +74,6 @@ class HybridRetriever:
             ordered = self._preferred_rows(query_vector, prefer_topics) + ordered
         similarities = self._similarities(query_vector, ordered)
         return [Hit(self.index.passages[r], r, fused.get(r, 0.0), similarities[r]) for r in ordered]
-
-    def best_similarity(self, query_vector: np.ndarray) -> float:
-        """Cosine of the single nearest passage: the evidence strength used for abstention."""
-        top = self.dense(query_vector, 1)
-        return top[0][1] if top else -1.0
 
     def _preferred_rows(self, query_vector: np.ndarray, topics: tuple[str, ...], take: int = 2) -> list[int]:
         rows = [self._topic_rows[t] for t in topics if t in self._topic_rows]
