@@ -74,13 +74,18 @@ def build(corpus: tuple[Path, ...], index_dir: Path | None, model: str | None,
 @click.argument("question")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the API's JSON.")
-def ask(question: str, index_dir: Path | None, as_json: bool) -> None:
+@click.option("--timings", is_flag=True, help="Also print milliseconds per stage (to stderr).")
+def ask(question: str, index_dir: Path | None, as_json: bool, timings: bool) -> None:
     """Ask one question."""
     from qa.engine import QAEngine
     from qa.render import answer_as_text
+    from qa.stage_clock import StageClock
 
     engine = QAEngine.from_settings(_settings(index_dir=index_dir))
-    answer = engine.ask(question)
+    clock = StageClock()
+    answer = engine.ask(question, clock=clock)
+    if timings:
+        click.echo("  ".join(f"{stage} {ms:.2f} ms" for stage, ms in clock.laps.items()), err=True)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:

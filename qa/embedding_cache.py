@@ -7,13 +7,12 @@ curated examples at start-up) pass straight through.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from qa.embedding import Embedder
+from qa.lru import BoundedLRU
 
 
 class QuestionCache:
@@ -22,8 +21,7 @@ class QuestionCache:
     def __init__(self, inner: Embedder, size: int = 256) -> None:
         self.inner = inner
         self.size = size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._vectors: BoundedLRU[np.ndarray] = BoundedLRU(size)
 
     @classmethod
     def wrap(cls, embedder: Embedder, size: int = 256) -> QuestionCache:
@@ -42,22 +40,15 @@ class QuestionCache:
         if len(texts) != 1:
             return self.inner.encode(texts, batch_size, progress)
         key = texts[0]
-        with self._lock:
-            cached = self._vectors.get(key)
-            if cached is not None:
-                self._vectors.move_to_end(key)
+        cached = self._vectors.get(key)
         if cached is None:
             cached = np.array(self.inner.encode([key], batch_size)[0], dtype=np.float32)
             cached.setflags(write=False)
-            with self._lock:
-                self._vectors[key] = cached
-                while len(self._vectors) > self.size:
-                    self._vectors.popitem(last=False)
+            self._vectors.put(key, cached)
         if progress:
             progress(1)
         return cached[np.newaxis, :].copy()
 
     def clear(self) -> None:
         """Forget every cached question (benchmarks measure cold questions)."""
-        with self._lock:
-            self._vectors.clear()
+        self._vectors.clear()

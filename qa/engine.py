@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -21,9 +22,11 @@ from qa.embedding_cache import QuestionCache
 from qa.errors import IndexLoadError, InvalidQuestion
 from qa.highlight import terms
 from qa.index_store import LoadedIndex, load_index
+from qa.lru import BoundedLRU
 from qa.retrieval import HybridRetriever, RetrievalParams
 from qa.safety import Triager as SafetyTriager
 from qa.settings import Settings
+from qa.stage_clock import NULL_CLOCK, NullClock
 from qa.synonyms import SynonymTable
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
@@ -31,7 +34,7 @@ PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation")
 
 
 class Triager(Protocol):
-    def triage(self, question: str) -> Triage: ...
+    def decide(self, question: str, vector: np.ndarray) -> Triage: ...
 
 
 def normalise_question(question: object, max_chars: int) -> str:
@@ -68,6 +71,10 @@ class QAEngine:
                             settings.dense_weight))
         self.triager = triager
         self.policy = policy or DisclaimerPolicy.from_settings(settings)
+        # Whole answers of recent questions, keyed by the normalised text. The cache lives and
+        # dies with this engine, so a hot-swapped index never serves an answer from the old one.
+        # In memory only: questions are never written anywhere.
+        self.answers: BoundedLRU[Answer] = BoundedLRU(settings.answer_cache_size)
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> QAEngine:
@@ -98,17 +105,34 @@ class QAEngine:
                     break
         return list(ranked.items())
 
-    def ask(self, question: object) -> Answer:
+    def ask(self, question: object, clock: NullClock = NULL_CLOCK) -> Answer:
+        """Stages in order: normalise, embed, triage (safety first), dense, bm25, fusion, compose;
+        `clock` is told when each ends. A repeated question is served from the answer cache."""
         started = time.perf_counter()
         text = normalise_question(question, self.settings.max_question_chars)
-        triage = self.triager.triage(text) if self.triager else Triage()
+        clock.lap("normalise")
+        cached = self.answers.get(text)
+        if cached is not None:
+            clock.lap("cache")
+            return replace(cached, took_ms=(time.perf_counter() - started) * 1000)
+        answer = self._answer(text, started, clock)
+        self.answers.put(text, answer)
+        return answer
+
+    def _answer(self, text: str, started: float, clock: NullClock) -> Answer:
+        vector = self.encode_question(text)
+        clock.lap("embed")
+        triage = self.triager.decide(text, vector) if self.triager else Triage()
+        clock.lap("triage")
 
         def reply(kind, message, quotes=(), related=()) -> Answer:
-            return Answer(
+            answer = Answer(
                 kind=kind, message=message, quotes=tuple(quotes),
                 disclaimers=tuple(self.policy.disclaimers(kind, triage, quotes)),
                 flags=triage.flags, related=tuple(related), triage=triage,
                 took_ms=(time.perf_counter() - started) * 1000)
+            clock.lap("compose")
+            return answer
 
         if triage.category == "emergency":
             return reply("emergency", self.policy.emergency_message(triage))
@@ -116,16 +140,17 @@ class QAEngine:
             return reply("out_of_scope", self.policy.scope_message())
 
         prefer = PREFERRED_TOPICS_FOR_CLINIC_SEEKING if "unproven_clinic" in triage.flags else ()
-        hits = self.retrieve(text, self.encode_question(text), prefer)
+        hits = self.retrieve(text, vector, prefer, clock)
         if evidence_strength(hits) < self.settings.min_score:
             return reply("no_answer", self.policy.no_answer_message())
         shown, rest = hits[: self.settings.top_k], hits[self.settings.top_k:]
         quotes = compose_quotes(shown, terms(self.retriever.synonyms.expand(text)))
         return reply("answer", self.policy.answer_message(), quotes, related_prompts(shown, rest))
 
-    def retrieve(self, text: str, vector: np.ndarray, prefer: tuple[str, ...] = ()) -> list[Hit]:
+    def retrieve(self, text: str, vector: np.ndarray, prefer: tuple[str, ...] = (),
+                 clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """The quotes to show plus a few more (for follow-up prompts), as `ask` uses them."""
-        return self.retriever.search(text, vector, self.settings.top_k + 3, prefer)
+        return self.retriever.search(text, vector, self.settings.top_k + 3, prefer, clock)
 
 
 def evidence_strength(hits: list[Hit]) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 
 from qa.documents import Hit
 from qa.index_store import LoadedIndex
+from qa.stage_clock import NULL_CLOCK, NullClock
 from qa.synonyms import SynonymTable
 
 
@@ -48,18 +49,22 @@ class HybridRetriever:
         return self.index.lexical.search(self.synonyms.expand(question), k)
 
     def search(self, question: str, query_vector: np.ndarray, k: int,
-               prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
+               prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """Top-k diverse hits; passages tagged with `prefer_topics` (if any match) come first."""
-        return self._diversify(self.candidates(question, query_vector, prefer_topics), k)
+        hits = self._diversify(self.candidates(question, query_vector, prefer_topics, clock), k)
+        clock.lap("fusion")
+        return hits
 
     def candidates(self, question: str, query_vector: np.ndarray,
-                   prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
+                   prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """Every fused candidate in rank order, before de-duplication and per-document caps."""
         if not self.index.passages:
             return []
         n = self.params.candidates
         dense = self.dense(query_vector, n)
+        clock.lap("dense")
         lexical = self.lexical(question, n)
+        clock.lap("bm25")
         fused: dict[int, float] = {}
         for weight, ranking in ((self.params.dense_weight, dense), (1.0, lexical)):
             for rank, (row, _) in enumerate(ranking):

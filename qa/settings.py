@@ -66,6 +66,10 @@ class Settings(BaseSettings):
 
     # --- retrieval and answers ----------------------------------------------------------------
     top_k: int = Field(default=3, ge=1, le=20, description="Quotes in an answer.")
+    answer_cache_size: int = Field(
+        default=1024, ge=0,
+        description="Recent answers kept in memory per worker, keyed by the normalised question "
+        "(0 disables). Never written to disk; emptied when a new index is swapped in.")
     max_per_document: int = Field(
         default=2, ge=1, description="At most this many quotes from one document."
     )

@@ -1,0 +1,89 @@
+"""The answer cache and the per-stage clock: repeated questions skip the model, stages add up."""
+
+from qa.engine import QAEngine
+from qa.lru import BoundedLRU
+from qa.stage_clock import STAGES, StageClock
+
+
+class CountingEmbedder:
+    """Counts model calls, so a test can tell a cached answer from a recomputed one."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, 0
+        self.name, self.dimension = inner.name, inner.dimension
+
+    def encode(self, texts, batch_size=32, progress=None):
+        self.calls += 1
+        return self.inner.encode(texts, batch_size, progress)
+
+
+def engine_with(fake_engine, **overrides) -> tuple[QAEngine, CountingEmbedder]:
+    embedder = CountingEmbedder(fake_engine.embedder)
+    settings = fake_engine.settings.model_copy(update=overrides)
+    return QAEngine(fake_engine.index, embedder, settings), embedder
+
+
+def test_repeated_question_is_answered_from_the_cache(fake_engine):
+    engine, embedder = engine_with(fake_engine)
+    first = engine.ask("How are mesenchymal stromal cells given?")
+    calls = embedder.calls
+    again = engine.ask("  How are   mesenchymal stromal cells given?\u200b")  # same once normalised
+    assert embedder.calls == calls  # the model was not asked again
+    assert again.quotes == first.quotes and again.disclaimers == first.disclaimers
+    assert again.kind == first.kind and again.took_ms < first.took_ms
+
+
+def test_cache_size_zero_recomputes_every_time(fake_engine):
+    engine, embedder = engine_with(fake_engine, answer_cache_size=0)
+    engine.ask("what is apheresis")
+    calls = embedder.calls
+    engine.ask("what is apheresis")
+    assert embedder.calls == calls + 1
+    assert len(engine.answers) == 0
+
+
+def test_cache_is_bounded_and_evicts_the_least_recent(fake_engine):
+    engine, _ = engine_with(fake_engine, answer_cache_size=2)
+    for question in ("what is apheresis", "how are cells given", "what is conditioning"):
+        engine.ask(question)
+    assert len(engine.answers) == 2
+    assert engine.answers.get("what is apheresis") is None
+    assert engine.answers.get("what is conditioning") is not None
+
+
+def test_a_new_engine_for_a_new_index_starts_with_an_empty_cache(fake_engine):
+    fake_engine.ask("what is apheresis")
+    assert len(fake_engine.answers) == 1
+    swapped = QAEngine(fake_engine.index, fake_engine.embedder, fake_engine.settings)
+    assert len(swapped.answers) == 0
+
+
+def test_stage_clock_sees_every_stage_of_an_answer_in_order(fake_engine):
+    engine, _ = engine_with(fake_engine, answer_cache_size=0)
+    clock = StageClock()
+    answer = engine.ask("How are mesenchymal stromal cells given?", clock=clock)
+    assert answer.kind == "answer"
+    assert tuple(clock.laps) == STAGES
+    assert all(ms >= 0 for ms in clock.laps.values())
+    assert clock.total_ms <= answer.took_ms + 1.0
+
+
+def test_stage_clock_shows_a_cache_hit(fake_engine):
+    fake_engine.ask("what is apheresis")
+    clock = StageClock()
+    fake_engine.ask("what is apheresis", clock=clock)
+    assert tuple(clock.laps) == ("normalise", "cache")
+
+
+def test_bounded_lru_keeps_recently_used_entries():
+    cache: BoundedLRU[int] = BoundedLRU(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # "a" is now the most recent
+    cache.put("c", 3)
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    cache.clear()
+    assert len(cache) == 0
+    disabled: BoundedLRU[int] = BoundedLRU(0)
+    disabled.put("a", 1)
+    assert disabled.get("a") is None and len(disabled) == 0
