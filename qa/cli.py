@@ -137,11 +137,13 @@ def evaluate(gold_file: Path, index_dir: Path | None, as_json: bool) -> None:
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
 @click.option("--host", help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8000).")
-def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default 1).")
+def serve(index_dir: Path | None, host: str | None, port: int | None,
+          workers: int | None) -> None:
     """Serve the chat page, widget and API on the loaded index (SIGHUP reloads the index)."""
     from qa.serving import serve_forever
 
-    serve_forever(_settings(index_dir=index_dir, host=host, port=port))
+    serve_forever(_settings(index_dir=index_dir, host=host, port=port, workers=workers))
 
 
 

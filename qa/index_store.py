@@ -206,6 +206,9 @@ def build_index(
             "files": _file_table(tmp),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        # mkdtemp makes the folder private (0700); a published build is read by the service's
+        # own user, which in a container is not the user who built it.
+        tmp.chmod(0o755)
         _fsync_tree(tmp)
         # Microsecond time first: build ids sort chronologically, which pruning relies on.
         build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + manifest["corpus_hash"][:8] \

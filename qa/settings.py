@@ -211,6 +211,14 @@ class Settings(BaseSettings):
     log_questions: bool = Field(
         default=False, description="Also log question text (off by default: questions can "
         "contain health details).")
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="Worker processes of `qa serve`, each with its own model and a shared, "
+        "memory-mapped index. One per CPU core is the usual choice.")
+    torch_threads: int = Field(
+        default=0, ge=0,
+        description="Threads each worker gives the model; 0 means CPU cores divided by workers "
+        "(at least 1), so workers do not fight over cores.")
     graceful_shutdown_seconds: int = Field(
         default=20, ge=1, description="On SIGTERM, how long in-flight requests may take to finish.")
 

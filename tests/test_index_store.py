@@ -33,6 +33,11 @@ def test_build_then_load_round_trip(fake_settings, fake_embedder):
     assert np.allclose(np.linalg.norm(index.embeddings, axis=1), 1.0, atol=1e-5)
 
 
+def test_a_published_build_is_readable_by_other_users(fake_settings, fake_embedder):
+    report = run_build(fake_settings, embedder=fake_embedder)
+    assert report.path.stat().st_mode & 0o755 == 0o755  # a service user may differ from the builder
+
+
 def test_incremental_rebuild_re_embeds_only_changed_passages(tmp_path):
     corpus = copy_corpus(tmp_path)
     settings = make_settings(tmp_path, corpus=[corpus])

@@ -134,3 +134,53 @@ def test_sigterm_drains_the_in_flight_request_then_exits_0(server):
     logs = server["process"].stderr.read()
     assert "what is apheresis" not in logs  # questions are not logged by default
     assert '"route": "/api/ask"' in logs  # JSON request log lines
+
+
+def worker_pids(supervisor: int) -> list[int]:
+    """Children of the supervisor that are uvicorn workers (not multiprocessing's tracker)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [int(pid) for pid in children
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_two_workers_serve_roll_over_to_a_new_build_and_drain(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    env = BASE_ENV | {"QA_CORPUS": str(corpus), "QA_INDEX_DIR": str(tmp_path / "index"),
+                      "QA_RATE_LIMIT": "off", "QA_FEEDBACK_DB_URL": f"sqlite:///{tmp_path}/fb.db"}
+    assert qa("build", env=env).returncode == 0
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(base, process)
+        assert "with 2 workers" in process.stderr.readline()
+        first_workers = worker_pids(process.pid)
+        assert len(first_workers) == 2
+        answer = httpx.post(f"{base}/api/ask", json={"question": "what is apheresis"}, timeout=30)
+        assert answer.status_code == 200 and answer.json()["kind"] == "answer"
+
+        before = httpx.get(f"{base}/readyz").json()["build"]
+        (corpus / "added.txt").write_text("Zebrafish regrow fins after injury in laboratories.")
+        assert qa("build", env=env).returncode == 0
+        process.send_signal(signal.SIGHUP)  # replace the workers one at a time
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and set(worker_pids(process.pid)) & set(first_workers):
+            time.sleep(0.5)
+        builds = {httpx.get(f"{base}/readyz", timeout=10).json()["build"] for _ in range(20)}
+        assert before not in builds and len(builds) == 1
+        assert len(worker_pids(process.pid)) == 2
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def test_workers_setting_is_validated(tmp_path):
+    result = qa("serve", "--workers", "0", "--index", str(tmp_path), env=BASE_ENV)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
