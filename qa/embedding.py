@@ -6,6 +6,7 @@ loaded from local files only (HF_HUB_OFFLINE is forced): nothing is downloaded a
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -13,6 +14,8 @@ from typing import Protocol
 import numpy as np
 
 from qa.errors import ModelError
+
+LOG = logging.getLogger("qa.embedding")
 
 
 class Embedder(Protocol):
@@ -33,13 +36,26 @@ def normalise_rows(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / norms, dtype=np.float32)
 
 
+def quiet_model_loading() -> None:
+    """No progress bars from transformers on stderr: a server's log and a CLI's one-line errors
+    stay readable."""
+    try:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        pass
+
+
 class SentenceTransformerEmbedder:
     """Wraps a sentence-transformers model; loads it once, on first use."""
 
-    def __init__(self, name: str, reference: str, device: str = "cpu") -> None:
+    def __init__(self, name: str, reference: str, device: str = "cpu", threads: int = 0) -> None:
         self.name = name
         self._reference = reference
         self._device = device
+        self._threads = threads
         self._model = None
         self._dimension: int | None = None
 
@@ -48,8 +64,12 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             try:
+                import torch
                 from sentence_transformers import SentenceTransformer
 
+                if self._threads:
+                    torch.set_num_threads(self._threads)
+                quiet_model_loading()
                 self._model = SentenceTransformer(self._reference, device=self._device)
             except Exception as exc:  # any loader failure becomes one clear line
                 raise ModelError(
@@ -82,6 +102,49 @@ class SentenceTransformerEmbedder:
         return normalise_rows(np.concatenate(chunks))
 
 
-def embedder_from_settings(settings) -> SentenceTransformerEmbedder:
-    """The configured model; its manifest name is the setting itself, not the resolved path."""
-    return SentenceTransformerEmbedder(settings.model, settings.model_reference())
+class LazyEmbedder:
+    """Defers loading the model (and a one-off ONNX export) to the first use, so a command that
+    fails early — an empty corpus, a broken index — fails at once and says only why."""
+
+    def __init__(self, name: str, factory: Callable[[], Embedder]) -> None:
+        self.name = name
+        self._factory = factory
+        self._embedder: Embedder | None = None
+
+    def loaded(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._factory()
+        return self._embedder
+
+    @property
+    def dimension(self) -> int:
+        return self.loaded().dimension
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        return self.loaded().encode(texts, batch_size, progress)
+
+
+def embedder_from_settings(settings) -> LazyEmbedder:
+    """The configured model on the configured backend; its manifest name is the setting itself,
+    not the resolved path. The ONNX backend exports the model once (locally) when needed and
+    falls back to PyTorch, with a warning, where it cannot."""
+    threads = settings.model_thread_count()
+
+    def on_torch() -> Embedder:
+        return SentenceTransformerEmbedder(settings.model, settings.model_reference(), threads=threads)
+
+    def on_onnx() -> Embedder:
+        from qa.onnx_encoder import MODEL_FILE, OnnxEmbedder, export_directory, export_onnx
+
+        directory = export_directory(settings.export_dir(), settings.model)
+        try:
+            if not (directory / MODEL_FILE).exists():
+                LOG.info("exporting the model to ONNX (once)", extra={"path": str(directory)})
+                export_onnx(settings.model, settings.model_reference(), directory)
+            return OnnxEmbedder(settings.model, directory, threads)
+        except (ModelError, OSError) as exc:
+            LOG.warning("ONNX backend unavailable, using PyTorch", extra={"reason": str(exc)})
+            return on_torch()
+
+    return LazyEmbedder(settings.model, on_onnx if settings.model_backend == "onnx" else on_torch)

@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from qa.api import create_app
+from qa.embedding import embedder_from_settings
 from qa.engine import QAEngine
 from qa.errors import QAError
 from qa.index_store import load_index
@@ -34,7 +35,6 @@ def serve_forever(settings: Settings) -> None:
     if settings.workers > 1:
         _serve_with_workers(settings)
         return
-    configure_threads(settings)
     engine = QAEngine.from_settings(settings)
     app = create_app(settings, engine)
     holder = app.state.engine
@@ -64,23 +64,13 @@ def worker_app():
     the supervisor set from its own settings (command-line flags included)."""
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    configure_threads(settings)
     return create_app(settings, QAEngine.from_settings(settings))
-
-
-def configure_threads(settings: Settings) -> None:
-    """Give the model cores ÷ workers threads unless configured: two workers that each use every
-    core slow each other down."""
-    import torch
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = settings.torch_threads or max(1, (cores or 1) // settings.workers)
-    torch.set_num_threads(threads)
 
 
 def _serve_with_workers(settings: Settings) -> None:
     # Refuse a missing or broken index here, with one line, before spawning anything.
     index = load_index(settings.index_dir, expected_model=settings.model)
+    embedder_from_settings(settings).loaded()  # export the model here once, not in every worker
     os.environ.update({"QA_INDEX_DIR": str(settings.index_dir), "QA_WORKERS": str(settings.workers),
                        "QA_HOST": settings.host, "QA_PORT": str(settings.port)})
     print(f"serving on http://{settings.host}:{settings.port} with {settings.workers} workers "
