@@ -263,9 +263,6 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
             embeddings.shape[1] != dimension or dense.d != dimension:
         raise IndexLoadError(f"index in {build} is inconsistent (passage and vector counts or "
                              f"dimensions differ); {rebuild}")
-    ef_search = manifest.get("dense_index", {}).get("ef_search")
-    if ef_search and hasattr(dense, "hnsw"):
-        dense.hnsw.efSearch = int(ef_search)
     return LoadedIndex(build, manifest, passages, documents, embeddings, dense, lexical)
 
 
@@ -289,6 +286,7 @@ def _dense_index(vectors: np.ndarray, config: BuildConfig) -> tuple[Any, dict[st
     else:
         index = faiss.IndexHNSWFlat(dimension, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = config.hnsw_ef_construction
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # building a graph does use every core
         info = {"type": "hnsw", "m": config.hnsw_m, "ef_construction": config.hnsw_ef_construction}
     if len(vectors):
         index.add(vectors)

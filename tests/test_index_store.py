@@ -126,6 +126,10 @@ def test_large_corpora_get_an_approximate_index(tmp_path):
     assert report.dense_index == "hnsw" and isinstance(index.dense, faiss.IndexHNSWFlat)
     manifest = json.loads((current_build(settings.index_dir) / "manifest.json").read_text())
     assert manifest["dense_index"]["type"] == "hnsw"
+    from qa.engine import QAEngine
+
+    QAEngine(index, HashEmbedder(), settings.model_copy(update={"hnsw_ef_search": 77}))
+    assert index.dense.hnsw.efSearch == 77  # the query-time breadth comes from the settings
 
 
 def test_old_builds_are_pruned(fake_settings):
