@@ -2,8 +2,10 @@
 
 * Build: a full build from scratch (read, chunk, embed, FAISS, BM25, atomic write) against the
   raw `model.encode` of the very same passage texts with the same batch size.
+* Incremental rebuild: one corpus document edited, then `qa build` again (only the changed
+  passages are re-embedded).
 * Question: `engine.ask` latency (p50, p95) against the floor — the raw time to encode the same
-  question with the model — over the gold questions.
+  question with the model — over the gold questions, answer cache off.
 
 Prints a Markdown section; with --write it replaces the marked section of docs/benchmarks.md.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -64,6 +67,23 @@ def bench_build(settings: Settings, embedder, repeat: int) -> dict[str, float]:
             "overhead": build_s / raw_s - 1}
 
 
+def bench_incremental(settings: Settings, embedder) -> dict[str, float]:
+    """Full build of a copy of the corpus, one document edited, rebuilt: seconds and re-embeds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        shutil.copytree(settings.corpus[0], corpus)
+        fresh = settings.model_copy(update={"corpus": [corpus], "index_dir": Path(tmp) / "index"})
+        run_build(fresh, embedder=embedder)
+        edited = sorted(corpus.rglob("*.md"))[0]
+        edited.write_text(edited.read_text(encoding="utf-8") + "\n\n## Benchmark edit\n\nOne "
+                          "paragraph added by the engine benchmark to change this document.\n",
+                          encoding="utf-8")
+        started = time.perf_counter()
+        report = run_build(fresh, embedder=embedder)
+        return {"seconds": time.perf_counter() - started, "re_embedded": report.re_embedded,
+                "reused": report.reused, "document": edited.name}
+
+
 def bench_questions(engine: QAEngine, questions: list[str], repeat: int) -> dict[str, float]:
     """Cold questions: the question cache is cleared before every ask, and the floor is the raw
     model (not the cache in front of it)."""
@@ -98,10 +118,12 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(corpus=[args.corpus], index_dir=Path(tmp) / "index")
+        settings = Settings(corpus=[args.corpus], index_dir=Path(tmp) / "index",
+                            answer_cache_size=0)
         embedder = embedder_from_settings(settings)
         embedder.encode(["warm up"])
         build = bench_build(settings, embedder, args.repeat)
+        incremental = bench_incremental(settings, embedder)
         run_build(settings, embedder=embedder)
         engine = QAEngine.from_settings(settings, embedder=embedder)
         questions = [g.question for g in read_gold(args.gold)]
@@ -109,7 +131,8 @@ def main() -> None:
 
     lines = [
         f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}; model `{settings.model}`; "
+        f"Python {platform.python_version()}; model `{settings.model}` on "
+        f"`{settings.model_backend}`; "
         f"best of {args.repeat} builds, {asked['n']} timed questions "
         f"({len(questions)} gold questions x {args.repeat}).",
         "",
@@ -118,6 +141,9 @@ def main() -> None:
         f"| build, {build['passages']} passages | {build['raw_s']:.2f} s "
         f"({build['raw_pps']:.1f} passages/s) | {build['build_s']:.2f} s "
         f"({build['build_pps']:.1f} passages/s) | {build['overhead'] * 100:+.1f} % | <= +15 % |",
+        f"| incremental rebuild, one document edited (`{incremental['document']}`) | | "
+        f"{incremental['seconds']:.2f} s ({incremental['re_embedded']} passages re-embedded, "
+        f"{incremental['reused']} reused) | | |",
         f"| question p50 | {asked['floor_p50']:.2f} ms | {asked['ask_p50']:.2f} ms | "
         f"{asked['overhead_p50'] * 100:+.1f} % | <= +30 % |",
         f"| question p95 | {asked['floor_p95']:.2f} ms | {asked['ask_p95']:.2f} ms | | |",

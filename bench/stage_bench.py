@@ -199,7 +199,7 @@ def main() -> None:
         label = f"{args.synthetic:,} synthetic"
         results[label] = time_stages(engine_for(big, settings, embedder), questions, 1)
         queries = embedder.encode(questions)
-        ann = ann_recall(big, queries, [16, 32, 64, 128])
+        ann = ann_recall(big, queries, [32, 64, 128, 256, 512])
         built = big.build_seconds  # type: ignore[attr-defined]
         synthetic_note = (f"Synthetic index built in memory: BM25 {built['bm25']:.0f} s, HNSW "
                           f"(M={settings.hnsw_m}, efConstruction={settings.hnsw_ef_construction}) "
