@@ -4,7 +4,7 @@ Measures, for both sides: index build time, per-question latency (p50, p95) over
 questions, and gold-set hit@3 at document level. Our side runs here (the project's venv); txtai
 runs in its own virtualenv through bench/txtai_peer.py, so txtai never becomes a dependency of
 the project. Both sides embed the exact passage texts our build embeds, with the same local model
-folder, and both are timed cold (our question and answer caches are cleared or disabled).
+folder, and both are timed cold (our answer cache is disabled; there is no other cache).
 
 What is compared with what: txtai's `embeddings.search` is dense retrieval only. Our
 `engine.search` is the comparable row (hybrid dense + BM25 retrieval with fusion, no triage);
@@ -69,15 +69,12 @@ def bench_build(settings: Settings, embedder, root: Path, repeat: int) -> tuple[
 
 
 def bench_search(engine: QAEngine, questions: list[str], repeat: int) -> dict[str, float]:
-    """`engine.search` (retrieval only), cold: the question cache is cleared before each call."""
-    clear_cache = getattr(engine.embedder, "clear", lambda: None)
+    """`engine.search` (retrieval only), cold: nothing in the engine caches a search."""
     for question in questions[:20]:
-        clear_cache()
         engine.search(question)
     times = []
     for _ in range(repeat):
         for question in questions:
-            clear_cache()
             started = time.perf_counter()
             engine.search(question)
             times.append((time.perf_counter() - started) * 1000)
@@ -174,7 +171,7 @@ def main() -> None:
         f"`{peer['vectors']}`, faiss `{peer['faiss_components']}`, normalised, inner product), "
         f"`search(question, {peer['k']})`. Best of {args.repeat} builds of {n_passages} passages; "
         f"{searched['n']} timed questions a row ({len(questions)} gold questions x "
-        f"{args.repeat}), cold (question cache cleared, no answer cache).",
+        f"{args.repeat}), cold (answer cache off).",
         "",
         "| measure | ours | txtai | ratio (ours / txtai) |",
         "| --- | --- | --- | --- |",

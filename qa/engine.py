@@ -1,7 +1,7 @@
 """QAEngine.ask(question) → Answer: the one object the CLI and the web layer use.
 
-Order of work for every question: normalise → triage (safety first) → embed → retrieve → abstain or
-quote. The engine knows nothing about HTTP.
+Order of work for every question: normalise → (answer cache) → embed once → triage (safety first,
+on that vector) → retrieve → abstain or quote. The engine knows nothing about HTTP.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from qa.answer import compose_quotes, related_prompts
 from qa.disclaimers import DisclaimerPolicy
 from qa.documents import Answer, Hit, Triage
 from qa.embedding import Embedder, embedder_from_settings
-from qa.embedding_cache import QuestionCache
 from qa.errors import IndexLoadError, InvalidQuestion
 from qa.highlight import terms
 from qa.index_store import LoadedIndex, load_index
@@ -81,8 +80,9 @@ class QAEngine:
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> QAEngine:
         """Load the verified index and the configured model (never downloading anything)."""
         index = load_index(settings.index_dir, expected_model=settings.model)
-        # One cache in front of the model: the triage and retrieval encode a question once.
-        embedder = QuestionCache.wrap(embedder or embedder_from_settings(settings))
+        # `ask` encodes a question once and hands the vector to triage and retrieval; repeated
+        # questions are served whole from the answer cache.
+        embedder = embedder or embedder_from_settings(settings)
         return cls(index, embedder, settings, triager=SafetyTriager.from_settings(settings, embedder))
 
     def encode_question(self, question: str) -> np.ndarray:

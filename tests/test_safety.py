@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qa.embedding_cache import QuestionCache
 from qa.engine import QAEngine
 from qa.errors import ConfigError
 from qa.safety import EXAMPLE_CATEGORIES, ExampleBank, Triager, explain
@@ -405,22 +404,6 @@ def test_engine_keeps_informational_questions_in_normal_retrieval(real_engine, q
     answer = real_engine.ask(question)
     assert answer.kind in ("answer", "no_answer") and answer.triage.category == "general"
     assert answer.disclaimers[0].code == "general"
-
-
-def test_question_cache_keeps_recent_questions_and_passes_batches_through(fake_embedder):
-    cache = QuestionCache.wrap(fake_embedder, size=2)
-    assert QuestionCache.wrap(cache) is cache
-    cache.encode(["first passage", "second passage"])
-    cache.encode(["first passage", "second passage"])
-    assert fake_embedder.calls == 2
-    vector = cache.encode(["what is msc"])
-    vector[0, 0] = 99.0  # callers get their own copy
-    again = cache.encode(["what is msc"])
-    assert fake_embedder.calls == 3 and again[0, 0] != 99.0
-    cache.encode(["q2"])
-    cache.encode(["q3"])  # evicts "what is msc"
-    cache.encode(["what is msc"])
-    assert fake_embedder.calls == 6
 
 
 def test_engine_encodes_each_question_once(fake_settings, fake_embedder):
