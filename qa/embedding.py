@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -125,6 +126,17 @@ class LazyEmbedder:
         return self.loaded().encode(texts, batch_size, progress)
 
 
+def ensure_onnx_export(settings) -> Path:
+    """The folder of the model's ONNX export, made now (locally, once) if it does not exist."""
+    from qa.onnx_encoder import MODEL_FILE, export_directory, export_onnx
+
+    directory = export_directory(settings.export_dir(), settings.model)
+    if not (directory / MODEL_FILE).exists():
+        LOG.info("exporting the model to ONNX (once)", extra={"path": str(directory)})
+        export_onnx(settings.model, settings.model_reference(), directory)
+    return directory
+
+
 def embedder_from_settings(settings) -> LazyEmbedder:
     """The configured model on the configured backend; its manifest name is the setting itself,
     not the resolved path. The ONNX backend exports the model once (locally) when needed and
@@ -135,14 +147,10 @@ def embedder_from_settings(settings) -> LazyEmbedder:
         return SentenceTransformerEmbedder(settings.model, settings.model_reference(), threads=threads)
 
     def on_onnx() -> Embedder:
-        from qa.onnx_encoder import MODEL_FILE, OnnxEmbedder, export_directory, export_onnx
+        from qa.onnx_encoder import OnnxEmbedder
 
-        directory = export_directory(settings.export_dir(), settings.model)
         try:
-            if not (directory / MODEL_FILE).exists():
-                LOG.info("exporting the model to ONNX (once)", extra={"path": str(directory)})
-                export_onnx(settings.model, settings.model_reference(), directory)
-            return OnnxEmbedder(settings.model, directory, threads)
+            return OnnxEmbedder(settings.model, ensure_onnx_export(settings), threads)
         except (ModelError, OSError) as exc:
             LOG.warning("ONNX backend unavailable, using PyTorch", extra={"reason": str(exc)})
             return on_torch()

@@ -1,6 +1,6 @@
 """A bounded, thread-safe least-recently-used map (cachetools' LRUCache behind a lock).
 
-Both per-question caches (vectors and whole answers) are read from the server's worker threads.
+The engine's answer cache is read and written from the server's worker threads, hence the lock.
 A size of 0 disables caching: nothing is stored.
 """
 
@@ -33,11 +33,6 @@ class BoundedLRU(Generic[V]):
             return
         with self._lock:
             self._entries[key] = value
-
-    def clear(self) -> None:
-        if self._entries is not None:
-            with self._lock:
-                self._entries.clear()
 
     def __len__(self) -> int:
         return 0 if self._entries is None else len(self._entries)

@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 
 from qa.api import create_app
-from qa.embedding import embedder_from_settings
+from qa.embedding import ensure_onnx_export
 from qa.engine import QAEngine
 from qa.errors import QAError
 from qa.index_store import load_index
@@ -70,7 +70,11 @@ def worker_app():
 def _serve_with_workers(settings: Settings) -> None:
     # Refuse a missing or broken index here, with one line, before spawning anything.
     index = load_index(settings.index_dir, expected_model=settings.model)
-    embedder_from_settings(settings).loaded()  # export the model here once, not in every worker
+    if settings.model_backend == "onnx":
+        try:  # export here once, not in every worker at the same time
+            ensure_onnx_export(settings)
+        except (QAError, OSError) as exc:  # each worker then falls back to PyTorch and says so
+            LOG.warning("ONNX export failed", extra={"reason": str(exc)})
     os.environ.update({"QA_INDEX_DIR": str(settings.index_dir), "QA_WORKERS": str(settings.workers),
                        "QA_HOST": settings.host, "QA_PORT": str(settings.port)})
     print(f"serving on http://{settings.host}:{settings.port} with {settings.workers} workers "
