@@ -17,7 +17,7 @@ import yaml
 from qa.engine import QAEngine
 from qa.errors import ConfigError
 from qa.safety import EXAMPLE_CATEGORIES, ExampleBank, Triager, explain
-from qa.safety_rules import RuleSet
+from qa.safety_rules import RuleSet, normalise_for_rules
 from qa.settings import Settings
 from tests.conftest import ROOT
 
@@ -416,3 +416,26 @@ def test_engine_encodes_each_question_once(fake_settings, fake_embedder):
     answer = engine.ask("How are mesenchymal stromal cells given?")
     assert answer.kind == "answer"
     assert fake_embedder.calls - before == 1
+
+
+def test_the_joined_prefilter_never_hides_a_pattern_match(rules):
+    """`Rule.may_match` is a speed shortcut: it may only say no where no pattern matches."""
+    cases = [json.loads(line)["question"] for line in
+             (ROOT / "tests" / "data" / "safety_cases.jsonl").read_text().splitlines() if line]
+    assert all(rule.prefilter is not None for rule in rules.rules)
+    for question in cases:
+        text = normalise_for_rules(question)
+        for rule in rules.rules:
+            any_pattern = any(p.search(text) for p in rule.patterns)
+            assert rule.may_match(text) == any_pattern, (rule.id, question)
+
+
+def test_patterns_with_back_references_are_not_joined(tmp_path):
+    path = tmp_path / "rules.yaml"
+    text = yaml.safe_load((Settings().triage_rules_file).read_text())
+    text["rules"] = [{"id": "echo", "category": "personal_advice",
+                      "patterns": [r"\b(\w+) \1\b", "twice"]}]
+    path.write_text(yaml.safe_dump(text))
+    rule = RuleSet.from_file(path).rules[0]
+    assert rule.prefilter is None and rule.may_match("anything")
+    assert [f.rule.id for f in RuleSet.from_file(path).evaluate("should should i")] == ["echo"]
