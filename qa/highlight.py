@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
@@ -24,13 +25,20 @@ def terms(text: str) -> set[str]:
     return set(_STEMMER.stemWords(words))
 
 
+@lru_cache(maxsize=16_384)
+def _sentence_terms(sentence: str) -> frozenset[str]:
+    """Corpus sentences recur in answer after answer; their terms are worth remembering (bounded:
+    corpus text only, never a question)."""
+    return frozenset(terms(sentence))
+
+
 def highlight(passage: Passage, query_terms: set[str], limit: int = 2) -> tuple[tuple[int, int], ...]:
     """Character ranges (in passage.text) of the best-matching sentences; the first if none match."""
     if not passage.sentences:
         return ()
     scored = []
     for start, end in passage.sentences:
-        overlap = terms(passage.text[start:end]) & query_terms
+        overlap = _sentence_terms(passage.text[start:end]) & query_terms
         score = sum(1.0 + math.log(len(t)) for t in overlap)
         scored.append((score, start, end))
     best = max(s for s, _, _ in scored)

@@ -7,6 +7,7 @@ the abstention threshold uses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,9 @@ class HybridRetriever:
                 rows_by_topic.setdefault(topic, []).append(row)
         self._topic_rows = {t: np.asarray(r, dtype=np.int64) for t, r in rows_by_topic.items()}
         self._unreviewed = {row for row, p in enumerate(index.passages) if not p.reviewed}
+        # A plain ndarray view of the memory-mapped vectors: still shared, no copy, but without
+        # np.memmap's per-indexing overhead.
+        self._vectors = np.asarray(index.embeddings)
 
     def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), k)
@@ -51,15 +55,20 @@ class HybridRetriever:
     def search(self, question: str, query_vector: np.ndarray, k: int,
                prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """Top-k diverse hits; passages tagged with `prefer_topics` (if any match) come first."""
-        hits = self._diversify(self.candidates(question, query_vector, prefer_topics, clock), k)
+        hits = self._diversify(self._ranked(question, query_vector, prefer_topics, clock), k)
         clock.lap("fusion")
         return hits
 
     def candidates(self, question: str, query_vector: np.ndarray,
                    prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """Every fused candidate in rank order, before de-duplication and per-document caps."""
+        return list(self._ranked(question, query_vector, prefer_topics, clock))
+
+    def _ranked(self, question: str, query_vector: np.ndarray, prefer_topics: tuple[str, ...],
+                clock: NullClock) -> Iterator[Hit]:
+        """The fused candidates in rank order, as Hits made only as far as a caller reads."""
         if not self.index.passages:
-            return []
+            return
         n = self.params.candidates
         dense = self.dense(query_vector, n)
         clock.lap("dense")
@@ -77,31 +86,26 @@ class HybridRetriever:
         ordered = sorted(fused, key=lambda r: (-fused[r], r))
         if prefer_topics:
             ordered = self._preferred_rows(query_vector, prefer_topics) + ordered
-        similarities = self._similarities(query_vector, ordered)
-        return [Hit(self.index.passages[r], r, fused.get(r, 0.0), similarities[r]) for r in ordered]
+        similarities = (self._vectors[ordered] @ query_vector).tolist() if ordered else []
+        passages = self.index.passages
+        for row, similarity in zip(ordered, similarities):
+            yield Hit(passages[row], row, fused.get(row, 0.0), similarity)
 
     def _preferred_rows(self, query_vector: np.ndarray, topics: tuple[str, ...], take: int = 2) -> list[int]:
         rows = [self._topic_rows[t] for t in topics if t in self._topic_rows]
         if not rows:
             return []
         candidates = np.unique(np.concatenate(rows))
-        sims = np.asarray(self.index.embeddings[candidates]) @ query_vector
+        sims = self._vectors[candidates] @ query_vector
         best = candidates[np.argsort(-sims, kind="stable")[: take * 3]]
         return [int(r) for r in best]
 
-    def _similarities(self, query_vector: np.ndarray, rows: list[int]) -> dict[int, float]:
-        unique = sorted(set(rows))
-        if not unique:
-            return {}
-        sims = np.asarray(self.index.embeddings[unique]) @ query_vector
-        return {r: float(s) for r, s in zip(unique, sims)}
-
-    def _diversify(self, hits: list[Hit], k: int) -> list[Hit]:
+    def _diversify(self, hits: Iterable[Hit], k: int) -> list[Hit]:
         """Drop near-duplicates and cap passages per document, keeping rank order."""
         chosen: list[Hit] = []
         per_document: dict[str, int] = {}
         seen_rows: set[int] = set()
-        chosen_vectors: list[np.ndarray] = []
+        chosen_rows: list[int] = []
         for hit in hits:
             if hit.row in seen_rows:
                 continue
@@ -109,11 +113,11 @@ class HybridRetriever:
             doc = hit.passage.document_id
             if per_document.get(doc, 0) >= self.params.max_per_document:
                 continue
-            vector = np.asarray(self.index.embeddings[hit.row])
-            if any(float(vector @ v) >= self.params.dedup_similarity for v in chosen_vectors):
+            if chosen_rows and float(np.max(self._vectors[chosen_rows] @ self._vectors[hit.row])) \
+                    >= self.params.dedup_similarity:
                 continue
             chosen.append(hit)
-            chosen_vectors.append(vector)
+            chosen_rows.append(hit.row)
             per_document[doc] = per_document.get(doc, 0) + 1
             if len(chosen) >= k:
                 break

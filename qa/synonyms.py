@@ -25,6 +25,8 @@ class SynonymTable:
                        + r")(?![\w-])")
             for g in self._groups if g
         ]
+        # One question is expanded for BM25 and again for highlighting: remember the last one.
+        self._last: tuple[str, str] = ("", "")
 
     @classmethod
     def from_file(cls, path: Path) -> SynonymTable:
@@ -39,6 +41,14 @@ class SynonymTable:
 
     def expand(self, query: str) -> str:
         """The query plus the variants of every group it mentions."""
+        last = self._last
+        if last[0] == query:
+            return last[1]
+        expanded = self._expand(query)
+        self._last = (query, expanded)
+        return expanded
+
+    def _expand(self, query: str) -> str:
         lowered = query.lower().replace("\u2019", "'")
         extra: list[str] = []
         for group, pattern in zip(self._groups, self._patterns):
