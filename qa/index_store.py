@@ -52,9 +52,9 @@ class BuildConfig:
     model_name: str
     chunking: ChunkingConfig
     boilerplate_file: Path
-    ann_threshold: int = 50_000
+    ann_threshold: int = 10_000
     hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
+    hnsw_ef_construction: int = 200
     batch_size: int = 32
 
     def fingerprint(self) -> str:
