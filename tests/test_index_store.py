@@ -123,9 +123,9 @@ def test_large_corpora_get_an_approximate_index(tmp_path):
     settings = make_settings(tmp_path, ann_threshold=3)
     report = run_build(settings, embedder=HashEmbedder())
     index = load_index(settings.index_dir)
-    assert report.dense_index == "hnsw" and isinstance(index.dense, faiss.IndexHNSWFlat)
+    assert report.dense_index == "hnsw" and isinstance(index.dense, faiss.IndexHNSWSQ)
     manifest = json.loads((current_build(settings.index_dir) / "manifest.json").read_text())
-    assert manifest["dense_index"]["type"] == "hnsw"
+    assert manifest["dense_index"]["type"] == "hnsw" and manifest["dense_index"]["storage"] == "fp16"
     from qa.engine import QAEngine
 
     QAEngine(index, HashEmbedder(), settings.model_copy(update={"hnsw_ef_search": 77}))
