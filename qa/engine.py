@@ -66,9 +66,7 @@ class QAEngine:
         self.settings = settings
         self.retriever = HybridRetriever(
             index, SynonymTable.from_file(settings.synonyms_file),
-            RetrievalParams(settings.candidates, settings.rrf_k, settings.max_per_document,
-                            settings.dedup_similarity, settings.unreviewed_weight,
-                            settings.dense_weight))
+            RetrievalParams.from_settings(settings))
         self.triager = triager
         self.policy = policy or DisclaimerPolicy.from_settings(settings)
         # Whole answers of recent questions, keyed by the normalised text. The cache lives and

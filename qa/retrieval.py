@@ -14,18 +14,28 @@ import numpy as np
 
 from qa.documents import Hit
 from qa.index_store import LoadedIndex
+from qa.settings import Settings
 from qa.stage_clock import NULL_CLOCK, NullClock
 from qa.synonyms import SynonymTable
 
 
+def _default(name: str):
+    """The default of the setting of the same name: the settings are the one place they live."""
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class RetrievalParams:
-    candidates: int = 40
-    rrf_k: int = 60
-    max_per_document: int = 2
-    dedup_similarity: float = 0.95
-    unreviewed_weight: float = 0.8
-    dense_weight: float = 1.5
+    candidates: int = _default("candidates")
+    rrf_k: int = _default("rrf_k")
+    max_per_document: int = _default("max_per_document")
+    dedup_similarity: float = _default("dedup_similarity")
+    unreviewed_weight: float = _default("unreviewed_weight")
+    dense_weight: float = _default("dense_weight")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetrievalParams:
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
 
 class HybridRetriever:
