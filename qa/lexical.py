@@ -81,9 +81,6 @@ class LexicalIndex:
         ids = self.query_ids(query)
         if not ids or k <= 0:
             return []
-        if self._retriever.nonoccurrence_array is not None:  # BM25L/BM25+: every passage scores
-            scores = self._retriever.get_scores_from_ids(ids)
-            return _top(np.arange(len(scores)), scores, k)
         rows = [self._indices[self._indptr[i]:self._indptr[i + 1]] for i in ids]
         weights = [self._data[self._indptr[i]:self._indptr[i + 1]] for i in ids]
         # Whole scores of every passage in one pass over the postings (no dense np.add.at).
@@ -93,6 +90,7 @@ class LexicalIndex:
             return _top(np.arange(self._num_docs), scores, k)
         candidates, copies = _maxscore_candidates(rows, weights, scores, k)
         return _top(candidates, scores[candidates], k, copies)
+
 
 def _maxscore_candidates(rows: list[np.ndarray], weights: list[np.ndarray], scores: np.ndarray,
                          k: int) -> tuple[np.ndarray, int]:

@@ -90,3 +90,12 @@ def test_reviewed_documents_outrank_unreviewed_ones_at_equal_relevance(fake_engi
     for row, score in before.items():
         expected = score * (0.5 if row in unreviewed else 1.0)
         assert abs(after[row] - expected) < 1e-12
+
+
+def test_retrieval_params_come_from_the_settings():
+    from qa.retrieval import RetrievalParams
+    from qa.settings import Settings
+
+    assert RetrievalParams() == RetrievalParams.from_settings(Settings())
+    tuned = RetrievalParams.from_settings(Settings(dense_weight=2.0, max_per_document=3))
+    assert (tuned.dense_weight, tuned.max_per_document) == (2.0, 3)
