@@ -137,3 +137,15 @@ def test_old_builds_are_pruned(fake_settings):
         run_build(fake_settings, embedder=HashEmbedder())
     builds = [p for p in (fake_settings.index_dir / "builds").iterdir() if not p.name.startswith(".")]
     assert len(builds) == 3 and current_build(fake_settings.index_dir) in builds
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("ann_threshold", [10_000, 3], ids=["exact", "hnsw"])
+def test_vectors_and_dense_index_are_memory_mapped_not_copied(tmp_path, ann_threshold):
+    """Workers share the index pages only if each maps the files rather than reading a copy."""
+    settings = make_settings(tmp_path, ann_threshold=ann_threshold)
+    run_build(settings, embedder=HashEmbedder())
+    index = load_index(settings.index_dir)
+    mapped = Path("/proc/self/maps").read_text()
+    for name in ("dense.faiss", "embeddings.npy"):
+        assert str(index.path / name) in mapped, name
