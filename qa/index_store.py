@@ -32,6 +32,7 @@ from qa.documents import Document, Passage
 from qa.embedding import Embedder
 from qa.errors import IndexLoadError
 from qa.lexical import LexicalIndex
+from qa.passage_store import PassageStore
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -88,8 +89,7 @@ class LoadedIndex:
 
     path: Path
     manifest: dict[str, Any]
-    passages: list[Passage]
-    documents: dict[str, dict[str, Any]]
+    passages: Sequence[Passage]  # a PassageStore when loaded from disk
     embeddings: np.ndarray
     dense: Any
     lexical: LexicalIndex
@@ -250,9 +250,8 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
             f"'{expected_model}'; {rebuild}")
     _verify_files(build, manifest.get("files") or {}, rebuild)
     try:
-        passages = [Passage.from_json(json.loads(line))
-                    for line in (build / PASSAGES).read_text(encoding="utf-8").splitlines() if line]
-        documents = json.loads((build / DOCUMENTS).read_text(encoding="utf-8"))
+        # documents.json is a record of the build (verified above), not needed to answer.
+        passages = PassageStore.open(build / PASSAGES)
         embeddings = np.load(build / EMBEDDINGS, mmap_mode="r")
         # MMAP_IFC maps the stored vectors and the HNSW graph instead of copying them, so the
         # workers of one machine share those pages (IO_FLAG_MMAP alone copied them: +31 MiB per
@@ -269,7 +268,7 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
             embeddings.shape[1] != dimension or dense.d != dimension:
         raise IndexLoadError(f"index in {build} is inconsistent (passage and vector counts or "
                              f"dimensions differ); {rebuild}")
-    return LoadedIndex(build, manifest, passages, documents, embeddings, dense, lexical)
+    return LoadedIndex(build, manifest, passages, embeddings, dense, lexical)
 
 
 # --- helpers ------------------------------------------------------------------------------------

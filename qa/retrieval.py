@@ -19,6 +19,9 @@ from qa.stage_clock import NULL_CLOCK, NullClock
 from qa.synonyms import SynonymTable
 
 
+Ranked = tuple[int, float, float]  # (row, fused score, cosine similarity)
+
+
 def _default(name: str):
     """The default of the setting of the same name: the settings are the one place they live."""
     return Settings.model_fields[name].default
@@ -45,12 +48,22 @@ class HybridRetriever:
         self.index = index
         self.synonyms = synonyms
         self.params = params
+        # One pass over the passages for the row facts ranking needs, so a question decodes
+        # only the passages it returns (the passages may be a memory-mapped store).
         rows_by_topic: dict[str, list[int]] = {}
+        unreviewed: set[int] = set()
+        document_numbers: dict[str, int] = {}
+        document_of_row = np.empty(len(index.passages), dtype=np.int32)
         for row, passage in enumerate(index.passages):
             for topic in passage.topics:
                 rows_by_topic.setdefault(topic, []).append(row)
+            if not passage.reviewed:
+                unreviewed.add(row)
+            document_of_row[row] = document_numbers.setdefault(passage.document_id,
+                                                               len(document_numbers))
         self._topic_rows = {t: np.asarray(r, dtype=np.int64) for t, r in rows_by_topic.items()}
-        self._unreviewed = {row for row, p in enumerate(index.passages) if not p.reviewed}
+        self._unreviewed = unreviewed
+        self._document_of_row = document_of_row.tolist()
         # A plain ndarray view of the memory-mapped vectors: still shared, no copy, but without
         # np.memmap's per-indexing overhead.
         self._vectors = np.asarray(index.embeddings)
@@ -65,18 +78,23 @@ class HybridRetriever:
     def search(self, question: str, query_vector: np.ndarray, k: int,
                prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """Top-k diverse hits; passages tagged with `prefer_topics` (if any match) come first."""
-        hits = self._diversify(self._ranked(question, query_vector, prefer_topics, clock), k)
+        rows = self._diversify(self._ranked(question, query_vector, prefer_topics, clock), k)
+        hits = [self._hit(*ranked) for ranked in rows]
         clock.lap("fusion")
         return hits
 
     def candidates(self, question: str, query_vector: np.ndarray,
                    prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """Every fused candidate in rank order, before de-duplication and per-document caps."""
-        return list(self._ranked(question, query_vector, prefer_topics, clock))
+        return [self._hit(*ranked) for ranked in
+                self._ranked(question, query_vector, prefer_topics, clock)]
+
+    def _hit(self, row: int, fused: float, similarity: float) -> Hit:
+        return Hit(self.index.passages[row], row, fused, similarity)
 
     def _ranked(self, question: str, query_vector: np.ndarray, prefer_topics: tuple[str, ...],
-                clock: NullClock) -> Iterator[Hit]:
-        """The fused candidates in rank order, as Hits made only as far as a caller reads."""
+                clock: NullClock) -> Iterator[Ranked]:
+        """The fused candidates in rank order, computed only as far as a caller reads."""
         if not self.index.passages:
             return
         n = self.params.candidates
@@ -97,9 +115,8 @@ class HybridRetriever:
         if prefer_topics:
             ordered = self._preferred_rows(query_vector, prefer_topics) + ordered
         similarities = (self._vectors[ordered] @ query_vector).tolist() if ordered else []
-        passages = self.index.passages
         for row, similarity in zip(ordered, similarities):
-            yield Hit(passages[row], row, fused.get(row, 0.0), similarity)
+            yield row, fused.get(row, 0.0), similarity
 
     def _preferred_rows(self, query_vector: np.ndarray, topics: tuple[str, ...], take: int = 2) -> list[int]:
         rows = [self._topic_rows[t] for t in topics if t in self._topic_rows]
@@ -110,24 +127,25 @@ class HybridRetriever:
         best = candidates[np.argsort(-sims, kind="stable")[: take * 3]]
         return [int(r) for r in best]
 
-    def _diversify(self, hits: Iterable[Hit], k: int) -> list[Hit]:
+    def _diversify(self, ranked: Iterable[Ranked], k: int) -> list[Ranked]:
         """Drop near-duplicates and cap passages per document, keeping rank order."""
-        chosen: list[Hit] = []
-        per_document: dict[str, int] = {}
+        chosen: list[Ranked] = []
+        per_document: dict[int, int] = {}
         seen_rows: set[int] = set()
         chosen_rows: list[int] = []
-        for hit in hits:
-            if hit.row in seen_rows:
+        for candidate in ranked:
+            row = candidate[0]
+            if row in seen_rows:
                 continue
-            seen_rows.add(hit.row)
-            doc = hit.passage.document_id
+            seen_rows.add(row)
+            doc = self._document_of_row[row]
             if per_document.get(doc, 0) >= self.params.max_per_document:
                 continue
-            if chosen_rows and float(np.max(self._vectors[chosen_rows] @ self._vectors[hit.row])) \
+            if chosen_rows and float(np.max(self._vectors[chosen_rows] @ self._vectors[row])) \
                     >= self.params.dedup_similarity:
                 continue
-            chosen.append(hit)
-            chosen_rows.append(hit.row)
+            chosen.append(candidate)
+            chosen_rows.append(row)
             per_document[doc] = per_document.get(doc, 0) + 1
             if len(chosen) >= k:
                 break

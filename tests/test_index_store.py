@@ -141,11 +141,11 @@ def test_old_builds_are_pruned(fake_settings):
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("ann_threshold", [10_000, 3], ids=["exact", "hnsw"])
-def test_vectors_and_dense_index_are_memory_mapped_not_copied(tmp_path, ann_threshold):
+def test_passages_vectors_and_dense_index_are_memory_mapped_not_copied(tmp_path, ann_threshold):
     """Workers share the index pages only if each maps the files rather than reading a copy."""
     settings = make_settings(tmp_path, ann_threshold=ann_threshold)
     run_build(settings, embedder=HashEmbedder())
     index = load_index(settings.index_dir)
     mapped = Path("/proc/self/maps").read_text()
-    for name in ("dense.faiss", "embeddings.npy"):
+    for name in ("dense.faiss", "embeddings.npy", "passages.jsonl"):
         assert str(index.path / name) in mapped, name
