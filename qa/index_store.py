@@ -254,8 +254,8 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
         passages = PassageStore.open(build / PASSAGES)
         embeddings = np.load(build / EMBEDDINGS, mmap_mode="r")
         # MMAP_IFC maps the stored vectors and the HNSW graph instead of copying them, so the
-        # workers of one machine share those pages (IO_FLAG_MMAP alone copied them: +31 MiB per
-        # worker at 32k passages).
+        # workers of one machine share those pages (IO_FLAG_MMAP alone still copies them;
+        # tests/test_index_store.py checks the file is mapped).
         dense = faiss.read_index(str(build / DENSE),
                                  faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
         lexical = LexicalIndex.load(build / BM25_DIR)

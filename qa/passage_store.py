@@ -1,9 +1,9 @@
 """The passages of a build, read from its memory-mapped `passages.jsonl` when they are needed.
 
-Why: held as Python objects, the passages were most of a worker's private memory (77 MiB at 32k
-passages; about 2.4 GiB at a million), a copy in every worker. Mapped, the file is one copy in the
-page cache that all workers share, and a question decodes only the few passages it shows (about
-12 µs each, measured at 1.2 kB a line). The line offsets are private (8 bytes a passage), and so is
+Why: held as Python objects, the passages were most of a worker's private index memory, a copy
+in every worker, growing with the corpus. Mapped, the file is one copy in the page cache that all
+workers share, and a question decodes only the few passages it returns (about 11 µs each at
+MedQuAD's passage length; bench/stage_bench.py prints it). The line offsets are private (8 bytes a passage), and so is
 a bounded cache of recently decoded passages: a corpus of a few thousand passages ends up held
 decoded, as before, while a large one keeps only what is being quoted.
 """
@@ -22,7 +22,7 @@ from qa.documents import Passage
 from qa.lru import BoundedLRU
 
 NEWLINE = 0x0A
-DECODED_CACHE_SIZE = 4096  # passages; about 12 MiB at MedQuAD's passage length
+DECODED_CACHE_SIZE = 4096  # passages kept decoded per worker (bounded, whatever the corpus size)
 
 
 class PassageStore(Sequence[Passage]):
