@@ -11,7 +11,7 @@ in its place, built in memory from the same vectors, and measures, one thread as
 * the whole gold set through the engine (hit@1, hit@3, MRR@10, in-scope abstentions), so a
   faster index is kept only if the answers stay as good.
 
-This is the measurement behind the defaults QA_ANN_THRESHOLD, QA_HNSW_EF_CONSTRUCTION and
+This is the measurement behind the defaults QA_ANN_THRESHOLD, QA_HNSW_M, QA_HNSW_EF_CONSTRUCTION and
 QA_HNSW_EF_SEARCH.
 
     python bench/dense_bench.py [--write]
@@ -97,12 +97,13 @@ def main() -> None:
                                       faiss.METRIC_INNER_PRODUCT)
     half.add(vectors)
     rows.append(("exact, half precision (SQfp16)", "", measure(engine, half, questions, exact, gold)))
-    for ef_construction, half in ((80, False), (200, False), (200, True)):
-        graph, seconds = hnsw(vectors, settings.hnsw_m, ef_construction, half)
+    for m, ef_construction, half in ((32, 80, False), (32, 200, False), (32, 200, True),
+                                     (16, 200, True), (16, 400, True)):
+        graph, seconds = hnsw(vectors, m, ef_construction, half)
         for ef_search in (64, 128, 256, 512):
             graph.hnsw.efSearch = ef_search
             storage = "half-precision vectors" if half else "full vectors"
-            rows.append((f"HNSW ({storage}) M={settings.hnsw_m}, efConstruction={ef_construction}, "
+            rows.append((f"HNSW ({storage}) M={m}, efConstruction={ef_construction}, "
                          f"efSearch={ef_search}", f"{seconds:.1f} s",
                          measure(engine, graph, questions, exact, gold)))
             print(rows[-1], flush=True)
