@@ -19,11 +19,13 @@ class SynonymTable:
     """Groups of equivalent phrases; `expand` appends the other members of every group found."""
 
     def __init__(self, groups: list[list[str]]) -> None:
-        self._groups = [[str(v).lower() for v in group if str(v).strip()] for group in groups]
+        cleaned = ([str(v).lower() for v in group if str(v).strip()] for group in groups)
+        # Empty groups are dropped here, so groups and patterns stay paired one to one.
+        self._groups = [group for group in cleaned if group]
         self._patterns = [
             re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(v) for v in sorted(g, key=len, reverse=True))
                        + r")(?![\w-])")
-            for g in self._groups if g
+            for g in self._groups
         ]
         # One question is expanded for BM25 and again for highlighting: remember the last one.
         self._last: tuple[str, str] = ("", "")
@@ -52,6 +54,14 @@ class SynonymTable:
         lowered = query.lower().replace("\u2019", "'")
         extra: list[str] = []
         for group, pattern in zip(self._groups, self._patterns):
+            # A whole-word match needs the variant as a substring, and that test is far cheaper
+            # than the regex, which then only checks the word boundaries (a plain loop: any()
+            # with a generator cost more than it saved).
+            for variant in group:
+                if variant in lowered:
+                    break
+            else:
+                continue
             if pattern.search(lowered):
                 extra.extend(v for v in group if v not in lowered)
         return query if not extra else query + " " + " ".join(extra)

@@ -99,3 +99,29 @@ def test_retrieval_params_come_from_the_settings():
     assert RetrievalParams() == RetrievalParams.from_settings(Settings())
     tuned = RetrievalParams.from_settings(Settings(dense_weight=2.0, max_per_document=3))
     assert (tuned.dense_weight, tuned.max_per_document) == (2.0, 3)
+
+
+def test_synonym_expansion_matches_whole_words_only_and_skips_empty_groups():
+    table = SynonymTable([[], ["hsct", "stem cell transplant"], ["  "], ["ms", "multiple sclerosis"]])
+    assert table.expand("Is HSCT used in MS?") == \
+        "Is HSCT used in MS? stem cell transplant multiple sclerosis"
+    # Substrings inside other words are not matches: "ms" in "symptoms", "hsct" in "hsct-like".
+    assert table.expand("symptoms of hsct-like care") == "symptoms of hsct-like care"
+
+
+def test_synonym_expansion_is_unchanged_on_the_gold_questions():
+    """The substring first test only skips groups whose regex could not match."""
+    from qa.evaluation import read_gold
+    from tests.conftest import ROOT
+
+    def by_regex_only(question: str) -> str:
+        lowered = question.lower().replace("\u2019", "'")
+        extra = [v for group, pattern in zip(SYNONYMS._groups, SYNONYMS._patterns)
+                 if pattern.search(lowered) for v in group if v not in lowered]
+        return question if not extra else question + " " + " ".join(extra)
+
+    questions = [g.question for g in read_gold(ROOT / "eval" / "gold")]
+    assert len(questions) > 100
+    expanded = [SYNONYMS.expand(q) for q in questions]
+    assert expanded == [by_regex_only(q) for q in questions]
+    assert sum(e != q for e, q in zip(expanded, questions)) > 50  # many questions do expand
