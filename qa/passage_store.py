@@ -2,9 +2,9 @@
 
 Why: held as Python objects, the passages were most of a worker's private index memory, a copy
 in every worker, growing with the corpus. Mapped, the file is one copy in the page cache that all
-workers share, and a question decodes only the few passages it returns (about 11 µs each at
-MedQuAD's passage length; bench/stage_bench.py prints it). The line offsets are private (8 bytes a passage), and so is
-a bounded cache of recently decoded passages: a corpus of a few thousand passages ends up held
+workers share, and a question decodes only the few passages it returns (bench/stage_bench.py
+prints the cost of one read). The line offsets are private (8 bytes a passage), and so is a
+bounded cache of recently decoded passages: a corpus of a few thousand passages ends up held
 decoded, as before, while a large one keeps only what is being quoted.
 """
 

@@ -63,7 +63,7 @@ class HybridRetriever:
                                                                len(document_numbers))
         self._topic_rows = {t: np.asarray(r, dtype=np.int64) for t, r in rows_by_topic.items()}
         self._unreviewed = unreviewed
-        self._document_of_row = document_of_row.tolist()
+        self._document_of_row = document_of_row  # 4 bytes a passage, not a Python int each
         # A plain ndarray view of the memory-mapped vectors: still shared, no copy, but without
         # np.memmap's per-indexing overhead.
         self._vectors = np.asarray(index.embeddings)
@@ -138,7 +138,7 @@ class HybridRetriever:
             if row in seen_rows:
                 continue
             seen_rows.add(row)
-            doc = self._document_of_row[row]
+            doc = int(self._document_of_row[row])
             if per_document.get(doc, 0) >= self.params.max_per_document:
                 continue
             if chosen_rows and float(np.max(self._vectors[chosen_rows] @ self._vectors[row])) \
