@@ -246,6 +246,17 @@ def mount_web(app: FastAPI, settings: Settings, engine: QAEngine) -> None:
         except QAError:
             return None, STRINGS["failed"], 503
 
+    def conversation(request: Request, question: str | None, answer: dict | None,
+                     error: str | None, here: str) -> dict[str, Any]:
+        """The no-JavaScript conversation state both pages render: the answered turn, or the
+        question kept for correction after an error, and where the forms post back to."""
+        return {
+            "turns": [{"question": question, "answer": answer}] if answer else [],
+            "question": question if error else "", "error": error,
+            "thanks": request.query_params.get("thanks") == "1",
+            "form_action": here, "next": here, "new_chat_href": here,
+        }
+
     # --- the chat page ---------------------------------------------------------------------
 
     def render_page(request: Request, question: str | None = None, answer: dict | None = None,
@@ -253,13 +264,8 @@ def mount_web(app: FastAPI, settings: Settings, engine: QAEngine) -> None:
         context = base_context("page") | {
             "title": "Stem-cell therapy questions",
             "starters": STARTER_QUESTIONS,
-            "turns": [{"question": question, "answer": answer}] if answer else [],
-            "question": question if error else "",
-            "error": error,
-            "thanks": request.query_params.get("thanks") == "1",
-            "form_action": "/", "next": "/", "new_chat_href": "/",
             "config": client_config("page"),
-        }
+        } | conversation(request, question, answer, error, "/")
         return templates.TemplateResponse(request, "index.html", context, status_code=status,
                                           headers=page_headers(self_frame))
 
@@ -320,15 +326,11 @@ def mount_web(app: FastAPI, settings: Settings, engine: QAEngine) -> None:
             "title": options["title"], "greeting": options["greeting"],
             "starters": options["starters"], "primary": options["color"],
             "on_primary": options["on_color"], "closable": not options["inline"],
-            "turns": [{"question": question, "answer": answer}] if answer else [],
-            "question": question if error else "", "error": error,
-            "thanks": request.query_params.get("thanks") == "1",
-            "form_action": here, "next": here, "new_chat_href": here,
             "config": client_config("embed", parentOrigin=options["parent"],
                                     closable=not options["inline"], primary=options["color"],
                                     onPrimary=options["on_color"],
                                     starters=options["starters"]),
-        }
+        } | conversation(request, question, answer, error, here)
         return templates.TemplateResponse(request, "embed.html", context, status_code=status,
                                           headers=page_headers(policy.frame_ancestors()))
 
