@@ -4,7 +4,8 @@ bm25s builds and stores the index (a CSC matrix: one column of precomputed BM25 
 vocabulary stem). Queries are answered here from that matrix's posting lists rather than with
 `BM25.get_scores`, which adds every posting with `np.add.at` (slow) and then ranks all passages
 (a partition over all of them cost more than the scoring at 32k passages). Here one `np.bincount`
-sums the question's postings, and MaxScore pruning ranks only the rows that can reach the top k.
+sums the question's postings; a score floor that k passages are known to reach (read from the
+rarest stems' postings) leaves only the passages at or above it to rank.
 Same scores and the same order as bm25s (ties: lower row first); tests hold it to that.
 """
 
@@ -81,59 +82,45 @@ class LexicalIndex:
         ids = self.query_ids(query)
         if not ids or k <= 0:
             return []
-        rows = [self._indices[self._indptr[i]:self._indptr[i + 1]] for i in ids]
-        weights = [self._data[self._indptr[i]:self._indptr[i + 1]] for i in ids]
+        starts = self._indptr[ids].tolist()
+        ends = self._indptr[np.asarray(ids) + 1].tolist()
+        rows = [self._indices[a:b] for a, b in zip(starts, ends)]
         # Whole scores of every passage in one pass over the postings (no dense np.add.at).
-        scores = np.bincount(np.concatenate(rows), weights=np.concatenate(weights),
+        scores = np.bincount(np.concatenate(rows),
+                             weights=np.concatenate([self._data[a:b] for a, b in zip(starts, ends)]),
                              minlength=self._num_docs)
-        if self._num_docs <= SMALL_INDEX:
-            return _top(np.arange(self._num_docs), scores, k)
-        candidates, copies = _maxscore_candidates(rows, weights, scores, k)
-        return _top(candidates, scores[candidates], k, copies)
+        floor = 0.0 if self._num_docs <= SMALL_INDEX else _top_k_floor(rows, scores, k)
+        candidates = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
+        return _top(candidates, scores[candidates], k)
 
 
-def _maxscore_candidates(rows: list[np.ndarray], weights: list[np.ndarray], scores: np.ndarray,
-                         k: int) -> tuple[np.ndarray, int]:
-    """The rows that can still reach the top k (MaxScore), and how often one row can repeat.
+def _top_k_floor(rows: list[np.ndarray], scores: np.ndarray, k: int) -> float:
+    """A score that at least k distinct passages reach (so every top-k passage does), or 0.
 
-    A stem adds at most its largest precomputed score to any passage. θ is a score k passages
-    are known to reach. A passage found only in the postings of the weakest stems, whose largest
-    scores sum below θ, cannot be in the top k; those stems are the common words ("cell",
-    "treatment") with the longest postings, so ranking only the other stems' rows avoids a
-    partition over every passage (which cost more than the scoring at 32k passages)."""
-    bounds = [float(w.max()) if len(w) else 0.0 for w in weights]
-    strongest = sorted(range(len(rows)), key=lambda i: -bounds[i])
-    theta = 0.0
-    for joined in range(1, len(strongest) + 1):
-        seen = np.concatenate([rows[i] for i in strongest[:joined]])
-        if len(seen) >= k * joined:
-            # A row occurs once per stem, so the best k x joined entries hold k distinct rows.
-            theta = _nth_largest(scores[seen], k * joined)
-            break
-    essential, weak = strongest, 0.0
-    for dropped, i in enumerate(reversed(strongest)):
-        if weak + bounds[i] >= theta:
-            essential = strongest[: len(strongest) - dropped]
-            break
-        weak += bounds[i]
-    return np.concatenate([rows[i] for i in essential]), len(essential)
+    Read from the postings of the query's rarest stems, whose passages score highest: among the
+    entries of `joined` posting lists a passage occurs at most `joined` times, so the best
+    k x joined entries hold k distinct passages. One comparison over all scores then keeps only
+    the passages at or above it; a partition over every passage cost more than the scoring."""
+    rarest = sorted(rows, key=len)
+    total = 0
+    for joined, postings in enumerate(rarest, start=1):
+        total += len(postings)
+        if total >= k * joined:
+            return _nth_largest(scores[np.concatenate(rarest[:joined])], k * joined)
+    return 0.0
 
 
 def _nth_largest(values: np.ndarray, n: int) -> float:
     return float(np.partition(values, len(values) - n)[len(values) - n])
 
 
-def _top(rows: np.ndarray, scores: np.ndarray, k: int, copies: int = 1) -> list[tuple[int, float]]:
+def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
     """The k best positive (row, score) pairs, best first, lower row first among equal scores.
 
-    A row may occur up to `copies` times in `rows` (always with the same score). Everything tied
-    with the last score kept stays in until the final sort, so ties never break by chance."""
-    keep = k * copies
-    if len(scores) > keep:
-        chosen = np.flatnonzero(scores >= _nth_largest(scores, keep))
+    Everything tied with the last score kept stays in until the final sort, so ties never break
+    by chance."""
+    if len(scores) > k:
+        chosen = np.flatnonzero(scores >= _nth_largest(scores, k))
         rows, scores = rows[chosen], scores[chosen]
-    if copies > 1:
-        rows, first = np.unique(rows, return_index=True)
-        scores = scores[first]
     order = np.lexsort((rows, -scores))[:k]
     return [(int(rows[i]), float(scores[i])) for i in order if scores[i] > 0]
