@@ -20,6 +20,7 @@ from qa.synonyms import SynonymTable
 
 
 Ranked = tuple[int, float, float]  # (row, fused score, cosine similarity)
+SIMILARITY_BLOCK = 16  # candidates whose similarity is computed together (see _ranked)
 
 
 def _default(name: str):
@@ -114,9 +115,13 @@ class HybridRetriever:
         ordered = sorted(fused, key=lambda r: (-fused[r], r))
         if prefer_topics:
             ordered = self._preferred_rows(query_vector, prefer_topics) + ordered
-        similarities = (self._vectors[ordered] @ query_vector).tolist() if ordered else []
-        for row, similarity in zip(ordered, similarities):
-            yield row, fused.get(row, 0.0), similarity
+        # Similarities a block at a time: a caller that stops after a dozen candidates reads a
+        # dozen vectors, not all 2 x `candidates` (each read is a cache miss after the encode).
+        for start in range(0, len(ordered), SIMILARITY_BLOCK):
+            rows = ordered[start:start + SIMILARITY_BLOCK]
+            similarities = (self._vectors[rows] @ query_vector).tolist()
+            for row, similarity in zip(rows, similarities):
+                yield row, fused.get(row, 0.0), similarity
 
     def _preferred_rows(self, query_vector: np.ndarray, topics: tuple[str, ...], take: int = 2) -> list[int]:
         rows = [self._topic_rows[t] for t in topics if t in self._topic_rows]
@@ -130,9 +135,13 @@ class HybridRetriever:
     def _diversify(self, ranked: Iterable[Ranked], k: int) -> list[Ranked]:
         """Drop near-duplicates and cap passages per document, keeping rank order."""
         chosen: list[Ranked] = []
+        if k <= 0:
+            return chosen
         per_document: dict[int, int] = {}
         seen_rows: set[int] = set()
-        chosen_rows: list[int] = []
+        # The chosen passages' vectors, filled in place: one small product per candidate
+        # instead of gathering every chosen vector again for each one.
+        chosen_vectors = np.empty((k, self._vectors.shape[1]), dtype=self._vectors.dtype)
         for candidate in ranked:
             row = candidate[0]
             if row in seen_rows:
@@ -141,11 +150,12 @@ class HybridRetriever:
             doc = int(self._document_of_row[row])
             if per_document.get(doc, 0) >= self.params.max_per_document:
                 continue
-            if chosen_rows and float(np.max(self._vectors[chosen_rows] @ self._vectors[row])) \
+            vector = self._vectors[row]
+            if chosen and float((chosen_vectors[:len(chosen)] @ vector).max()) \
                     >= self.params.dedup_similarity:
                 continue
+            chosen_vectors[len(chosen)] = vector
             chosen.append(candidate)
-            chosen_rows.append(row)
             per_document[doc] = per_document.get(doc, 0) + 1
             if len(chosen) >= k:
                 break

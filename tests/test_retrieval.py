@@ -50,6 +50,19 @@ def test_near_duplicates_are_collapsed(fake_engine):
             assert float(vectors[i] @ vectors[j]) < 0.0001
 
 
+def test_every_candidate_carries_its_exact_similarity_across_blocks(fake_engine, monkeypatch):
+    # Similarities are computed a block at a time; a tiny block makes every block boundary count.
+    monkeypatch.setattr("qa.retrieval.SIMILARITY_BLOCK", 3)
+    question = "stem cell transplant for multiple sclerosis"
+    vector = fake_engine.encode_question(question)
+    hits = fake_engine.retriever.candidates(question, vector)
+    assert len(hits) > 6
+    vectors = np.asarray(fake_engine.index.embeddings)
+    assert np.allclose([h.similarity for h in hits],
+                       [float(vectors[h.row] @ vector) for h in hits], rtol=0, atol=1e-6)
+    assert [h.fused for h in hits] == sorted((h.fused for h in hits), reverse=True)
+
+
 def test_fusion_rewards_agreement(fake_engine):
     question = "granulocyte colony-stimulating factor mobilisation"
     vector = fake_engine.encode_question(question)
