@@ -25,11 +25,12 @@ def terms(text: str) -> set[str]:
     return set(_STEMMER.stemWords(words))
 
 
-@lru_cache(maxsize=16_384)
-def _sentence_terms(sentence: str) -> frozenset[str]:
-    """Corpus sentences recur in answer after answer; their terms are worth remembering (bounded:
-    corpus text only, never a question)."""
-    return frozenset(terms(sentence))
+@lru_cache(maxsize=4096)
+def _sentence_terms(text: str, sentences: tuple[tuple[int, int], ...]) -> tuple[frozenset[str], ...]:
+    """The terms of each sentence of a passage. Passages recur in answer after answer, so their
+    terms are worth remembering (bounded: corpus text only, never a question). Keyed by the text
+    itself, whose hash Python keeps on the string, not by an id a rebuilt index could reuse."""
+    return tuple(frozenset(terms(text[start:end])) for start, end in sentences)
 
 
 def highlight(passage: Passage, query_terms: set[str], limit: int = 2) -> tuple[tuple[int, int], ...]:
@@ -37,8 +38,9 @@ def highlight(passage: Passage, query_terms: set[str], limit: int = 2) -> tuple[
     if not passage.sentences:
         return ()
     scored = []
-    for start, end in passage.sentences:
-        overlap = _sentence_terms(passage.text[start:end]) & query_terms
+    for (start, end), sentence in zip(passage.sentences,
+                                      _sentence_terms(passage.text, passage.sentences)):
+        overlap = sentence & query_terms
         score = sum(1.0 + math.log(len(t)) for t in overlap)
         scored.append((score, start, end))
     best = max(s for s, _, _ in scored)
