@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from qa.errors import ConfigError
+from qa.literal_gate import LiteralGate
 
 CATEGORIES = ("emergency", "out_of_scope", "unproven_clinic", "personal_advice")
 _CONTEXTS = ("plain", "symptom", "none")
@@ -65,6 +66,13 @@ def _first(patterns: Sequence[re.Pattern[str]], text: str) -> re.Match[str] | No
         if found:
             return found
     return None
+
+
+def _first_gated(patterns: Sequence[re.Pattern[str]], gate: LiteralGate, text: str) -> str | None:
+    """The text of the first match in file order, searching only what the gate lets through
+    (patterns it leaves out cannot match, so the first match is the same)."""
+    found = _first([patterns[number] for number in sorted(gate.possible(text))], text)
+    return found.group(0) if found else None
 
 
 def _strip(text: str, patterns: Sequence[re.Pattern[str]]) -> str:
@@ -228,6 +236,11 @@ class RuleSet:
         self.scope_terms = tuple(scope_terms)
         self.terms = dict(terms or {})
         self.off_topic_terms = tuple(off_topic_terms)
+        # One pass over the question names the patterns that could match; only those are
+        # searched (see qa.literal_gate). A rule without a prefilter is always tried.
+        # The in-scope terms are not gated: most questions match one of the first few.
+        self._rule_gate = LiteralGate([rule.prefilter for rule in self.rules])
+        self._off_topic_gate = LiteralGate(self.off_topic_terms)
 
     @classmethod
     def from_file(cls, path: Path) -> RuleSet:
@@ -263,8 +276,8 @@ class RuleSet:
         """Every rule whose pattern matched, in file order: fired, or set aside with a note."""
         text = normalise_for_rules(question)
         findings = []
-        for rule in self.rules:
-            finding = self._evaluate_rule(rule, text)
+        for number in sorted(self._rule_gate.possible(text)):
+            finding = self._evaluate_rule(self.rules[number], text)
             if finding:
                 findings.append(finding)
         return findings
@@ -276,8 +289,8 @@ class RuleSet:
 
     def off_topic_term(self, question: str) -> str | None:
         """The first off-topic vocabulary term in the question, if any."""
-        found = _first(self.off_topic_terms, normalise_for_rules(question))
-        return found.group(0) if found else None
+        return _first_gated(self.off_topic_terms, self._off_topic_gate,
+                            normalise_for_rules(question))
 
     def has_term(self, name: str, question: str) -> bool:
         """Whether the question contains a term of the named set (`terms.<name>`)."""
