@@ -85,7 +85,11 @@ def ask(question: str, index_dir: Path | None, as_json: bool, timings: bool) -> 
     clock = StageClock()
     answer = engine.ask(question, clock=clock)
     if timings:
-        click.echo("  ".join(f"{stage} {ms:.2f} ms" for stage, ms in clock.laps.items()), err=True)
+        line = "  ".join(f"{stage} {ms:.2f} ms" for stage, ms in clock.laps.items())
+        if clock.asides:  # ran on a side thread during the dense search: not part of the sum
+            line += "  (beside dense: " + ", ".join(
+                f"{stage} {ms:.2f} ms" for stage, ms in clock.asides.items()) + ")"
+        click.echo(line, err=True)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -1,7 +1,8 @@
 """QAEngine.ask(question) → Answer: the one object the CLI and the web layer use.
 
-Order of work for every question: normalise → (answer cache) → embed once → triage (safety first,
-on that vector) → retrieve → abstain or quote. The engine knows nothing about HTTP.
+Order of work for every question: normalise → (answer cache) → embed once → dense search, with
+triage and BM25 beside it on a side thread → the triage verdict (safety first) → fuse → abstain or
+quote. The engine knows nothing about HTTP.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from qa.errors import IndexLoadError, InvalidQuestion
 from qa.highlight import terms
 from qa.index_store import LoadedIndex, load_index
 from qa.lru import BoundedLRU
-from qa.retrieval import HybridRetriever, RetrievalParams
+from qa.retrieval import HybridRetriever, Ranking, RetrievalParams
 from qa.safety import Triager as SafetyTriager
 from qa.settings import Settings
+from qa.side_pool import side_pool
 from qa.stage_clock import NULL_CLOCK, NullClock
 from qa.synonyms import SynonymTable
 
@@ -68,6 +70,7 @@ class QAEngine:
             index, SynonymTable.from_file(settings.synonyms_file),
             RetrievalParams.from_settings(settings))
         self.triager = triager
+        self.overlap_side_work = hasattr(index.dense, "hnsw") and len(index.passages) > 0
         self.policy = policy or DisclaimerPolicy.from_settings(settings)
         # Whole answers of recent questions, keyed by the normalised text. The cache lives and
         # dies with this engine, so a hot-swapped index never serves an answer from the old one.
@@ -105,8 +108,9 @@ class QAEngine:
         return list(ranked.items())
 
     def ask(self, question: object, clock: NullClock = NULL_CLOCK) -> Answer:
-        """Stages in order: normalise, embed, triage (safety first), dense, bm25, fusion, compose;
-        `clock` is told when each ends. A repeated question is served from the answer cache."""
+        """Stages in order: normalise, embed, dense, wait (for triage and BM25, which ran beside
+        the dense search), fusion, compose; `clock` is told when each ends, and how long triage
+        and BM25 took. A repeated question is served from the answer cache."""
         started = time.perf_counter()
         text = normalise_question(question, self.settings.max_question_chars)
         clock.lap("normalise")
@@ -121,8 +125,7 @@ class QAEngine:
     def _answer(self, text: str, started: float, clock: NullClock) -> Answer:
         vector = self.encode_question(text)
         clock.lap("embed")
-        triage = self.triager.decide(text, vector) if self.triager else Triage()
-        clock.lap("triage")
+        triage, dense, lexical = self._triage_and_rankings(text, vector, clock)
 
         def reply(kind, message, quotes=(), related=()) -> Answer:
             answer = Answer(
@@ -139,16 +142,52 @@ class QAEngine:
             return reply("out_of_scope", self.policy.scope_message())
 
         prefer = PREFERRED_TOPICS_FOR_CLINIC_SEEKING if "unproven_clinic" in triage.flags else ()
-        hits = self.retrieve(text, vector, prefer, clock)
+        hits = self.retriever.fuse(vector, dense, lexical, self.settings.top_k + 3, prefer, clock)
         if evidence_strength(hits) < self.settings.min_score:
             return reply("no_answer", self.policy.no_answer_message())
         shown, rest = hits[: self.settings.top_k], hits[self.settings.top_k:]
         quotes = compose_quotes(shown, terms(self.retriever.synonyms.expand(text)))
         return reply("answer", self.policy.answer_message(), quotes, related_prompts(shown, rest))
 
+    def _triage_and_rankings(self, text: str, vector: np.ndarray, clock: NullClock
+                             ) -> tuple[Triage, Ranking, Ranking]:
+        """Triage, then the dense and BM25 rankings. Nothing is shown before the triage verdict
+        is read, so safety comes first whichever of them finishes first.
+
+        With an HNSW index the dense search is long enough to hide triage and BM25 behind it:
+        they run on a side thread while this one searches FAISS, which releases the GIL. A flat
+        index answers so fast that the hand-over would cost more than it hides (measured)."""
+        if not self.overlap_side_work:
+            triage = self._triage(text, vector)
+            clock.lap("triage")
+            dense, lexical = self.retriever.rankings(text, vector, clock)
+            return triage, dense, lexical
+        side = side_pool().submit(self._triage_and_lexical, text, vector)
+        dense = self.retriever.dense(vector, self.retriever.params.candidates)
+        clock.lap("dense")
+        triage, lexical, side_laps = side.result()
+        clock.lap("wait")
+        for stage, ms in side_laps:
+            clock.aside(stage, ms)
+        return triage, dense, lexical
+
+    def _triage(self, text: str, vector: np.ndarray) -> Triage:
+        return self.triager.decide(text, vector) if self.triager else Triage()
+
+    def _triage_and_lexical(self, text: str, vector: np.ndarray
+                            ) -> tuple[Triage, Ranking, list[tuple[str, float]]]:
+        """The side thread's share of a question, with how long each part took."""
+        started = time.perf_counter()
+        triage = self._triage(text, vector)
+        triaged = time.perf_counter()
+        lexical = self.retriever.lexical(text, self.retriever.params.candidates)
+        done = time.perf_counter()
+        return triage, lexical, [("triage", (triaged - started) * 1000),
+                                 ("bm25", (done - triaged) * 1000)]
+
     def retrieve(self, text: str, vector: np.ndarray, prefer: tuple[str, ...] = (),
                  clock: NullClock = NULL_CLOCK) -> list[Hit]:
-        """The quotes to show plus a few more (for follow-up prompts), as `ask` uses them."""
+        """The quotes to show plus a few more (for follow-up prompts), as `ask` ranks them."""
         return self.retriever.search(text, vector, self.settings.top_k + 3, prefer, clock)
 
 

@@ -126,6 +126,9 @@ class OnnxEmbedder:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = max(1, threads)
             options.inter_op_num_threads = 1
+            # ONNX Runtime's pool threads otherwise keep spinning on the other core after a run,
+            # which is when the engine wants that core for triage and BM25 (qa.side_pool).
+            options.add_session_config_entry("session.force_spinning_stop", "1")
             self._session = onnxruntime.InferenceSession(
                 str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"])
             self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))

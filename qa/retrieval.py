@@ -20,6 +20,7 @@ from qa.synonyms import SynonymTable
 
 
 Ranked = tuple[int, float, float]  # (row, fused score, cosine similarity)
+Ranking = list[tuple[int, float]]  # one retriever's (row, score) pairs, best first
 SIMILARITY_BLOCK = 16  # candidates whose similarity is computed together (see _ranked)
 
 
@@ -69,17 +70,23 @@ class HybridRetriever:
         # np.memmap's per-indexing overhead.
         self._vectors = np.asarray(index.embeddings)
 
-    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense(self, query_vector: np.ndarray, k: int) -> Ranking:
         scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), k)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
-    def lexical(self, question: str, k: int) -> list[tuple[int, float]]:
+    def lexical(self, question: str, k: int) -> Ranking:
         return self.index.lexical.search(self.synonyms.expand(question), k)
 
     def search(self, question: str, query_vector: np.ndarray, k: int,
                prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """Top-k diverse hits; passages tagged with `prefer_topics` (if any match) come first."""
-        rows = self._diversify(self._ranked(question, query_vector, prefer_topics, clock), k)
+        dense, lexical = self.rankings(question, query_vector, clock)
+        return self.fuse(query_vector, dense, lexical, k, prefer_topics, clock)
+
+    def fuse(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, k: int, prefer_topics: tuple[str, ...] = (),
+             clock: NullClock = NULL_CLOCK) -> list[Hit]:
+        """`search` from rankings already made: the engine runs BM25 beside the dense search."""
+        rows = self._diversify(self._ranked(query_vector, dense, lexical, prefer_topics), k)
         hits = [self._hit(*ranked) for ranked in rows]
         clock.lap("fusion")
         return hits
@@ -87,22 +94,29 @@ class HybridRetriever:
     def candidates(self, question: str, query_vector: np.ndarray,
                    prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """Every fused candidate in rank order, before de-duplication and per-document caps."""
+        dense, lexical = self.rankings(question, query_vector, clock)
         return [self._hit(*ranked) for ranked in
-                self._ranked(question, query_vector, prefer_topics, clock)]
+                self._ranked(query_vector, dense, lexical, prefer_topics)]
+
+    def rankings(self, question: str, query_vector: np.ndarray,
+                 clock: NullClock = NULL_CLOCK) -> tuple[Ranking, Ranking]:
+        """The dense and the BM25 ranking of the question, one after the other."""
+        if not self.index.passages:
+            return [], []
+        dense = self.dense(query_vector, self.params.candidates)
+        clock.lap("dense")
+        lexical = self.lexical(question, self.params.candidates)
+        clock.lap("bm25")
+        return dense, lexical
 
     def _hit(self, row: int, fused: float, similarity: float) -> Hit:
         return Hit(self.index.passages[row], row, fused, similarity)
 
-    def _ranked(self, question: str, query_vector: np.ndarray, prefer_topics: tuple[str, ...],
-                clock: NullClock) -> Iterator[Ranked]:
+    def _ranked(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, prefer_topics: tuple[str, ...]
+                ) -> Iterator[Ranked]:
         """The fused candidates in rank order, computed only as far as a caller reads."""
         if not self.index.passages:
             return
-        n = self.params.candidates
-        dense = self.dense(query_vector, n)
-        clock.lap("dense")
-        lexical = self.lexical(question, n)
-        clock.lap("bm25")
         fused: dict[int, float] = {}
         for weight, ranking in ((self.params.dense_weight, dense), (1.0, lexical)):
             for rank, (row, _) in enumerate(ranking):
