@@ -95,6 +95,22 @@ def test_topic_disclaimers_follow_the_quoted_passages(topics, text, expected):
     assert codes(policy().disclaimers("answer", Triage(), [quote(topics, text=text)]))[1:] == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("It uses High-Dose Chemotherapy first.", True),
+    ("The CONDITIONING REGIMEN lasts a week.", True),
+    ("Conditioning chemotherapy comes before the graft.", True),
+    ("Chemotherapy alone is not described here.", False),   # the word, not the phrase
+    ("Air conditioning in the ward.", False),
+    ("No such treatment is mentioned.", False),
+    ("Hochdosis: high-dose chemotherapy \u00e9tait utilis\u00e9e.", True),  # not ASCII: regex only
+])
+def test_chemotherapy_mention_is_the_regex_verdict(text, expected):
+    from qa.disclaimers import CHEMOTHERAPY_TEXT, mentions_chemotherapy
+
+    assert mentions_chemotherapy(text) is expected
+    assert (CHEMOTHERAPY_TEXT.search(text) is not None) is expected
+
+
 def test_older_sources_are_named():
     quotes = [quote(reviewed="2020-03-01", title="Old guide"), quote(title="New guide"),
               quote(reviewed=None, title="Undated page")]
