@@ -2,7 +2,9 @@
 
 Layout under the index directory:
     builds/<build-id>/   one immutable build: manifest.json, passages.jsonl, documents.json,
-                         embeddings.npy, dense.faiss, bm25/
+                         embeddings.npy, dense.faiss, bm25/, and the per-row facts ranking
+                         needs (row_documents.npy, row_reviewed.npy, topic_rows.json; builds
+                         made before those existed still load, see qa.row_facts)
     current              a symlink to the live build, replaced with one atomic rename
 A crash mid-build leaves only a `builds/.tmp-*` folder behind; `current` still names the last
 complete build. Embeddings of the previous build are reused for passages whose text is unchanged.
@@ -33,6 +35,7 @@ from qa.embedding import Embedder
 from qa.errors import IndexLoadError
 from qa.lexical import LexicalIndex
 from qa.passage_store import PassageStore
+from qa.row_facts import RowFacts
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -93,6 +96,7 @@ class LoadedIndex:
     embeddings: np.ndarray
     dense: Any
     lexical: LexicalIndex
+    row_facts: RowFacts | None = None  # None: made from the passages when a retriever needs them
 
 
 def text_key(model_name: str, text: str) -> str:
@@ -192,6 +196,7 @@ def build_index(
         np.save(tmp / EMBEDDINGS, vectors)
         faiss.write_index(dense, str(tmp / DENSE))
         lexical.save(tmp / BM25_DIR)
+        RowFacts.of(passages, len(passages)).save(tmp)
         manifest = {
             "format_version": FORMAT_VERSION,
             "model": {"name": config.model_name, "dimension": int(dimension)},
@@ -259,16 +264,18 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
         dense = faiss.read_index(str(build / DENSE),
                                  faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
         lexical = LexicalIndex.load(build / BM25_DIR)
+        row_facts = RowFacts.load(build)
     except Exception as exc:  # a corrupt file of any kind is reported as one line
         raise IndexLoadError(f"index in {build} is corrupt ({exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}); {rebuild}") from exc
     count = manifest.get("passages")
     dimension = manifest.get("model", {}).get("dimension")
     if not (len(passages) == count == embeddings.shape[0] == dense.ntotal) or \
-            embeddings.shape[1] != dimension or dense.d != dimension:
-        raise IndexLoadError(f"index in {build} is inconsistent (passage and vector counts or "
-                             f"dimensions differ); {rebuild}")
-    return LoadedIndex(build, manifest, passages, embeddings, dense, lexical)
+            embeddings.shape[1] != dimension or dense.d != dimension or \
+            (row_facts is not None and not row_facts.consistent_with(len(passages))):
+        raise IndexLoadError(f"index in {build} is inconsistent (passage, vector or row-fact "
+                             f"counts or dimensions differ); {rebuild}")
+    return LoadedIndex(build, manifest, passages, embeddings, dense, lexical, row_facts)
 
 
 # --- helpers ------------------------------------------------------------------------------------

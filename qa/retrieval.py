@@ -14,6 +14,7 @@ import numpy as np
 
 from qa.documents import Hit
 from qa.index_store import LoadedIndex
+from qa.row_facts import RowFacts
 from qa.settings import Settings
 from qa.stage_clock import NULL_CLOCK, NullClock
 from qa.synonyms import SynonymTable
@@ -50,22 +51,14 @@ class HybridRetriever:
         self.index = index
         self.synonyms = synonyms
         self.params = params
-        # One pass over the passages for the row facts ranking needs, so a question decodes
-        # only the passages it returns (the passages may be a memory-mapped store).
-        rows_by_topic: dict[str, list[int]] = {}
-        unreviewed: set[int] = set()
-        document_numbers: dict[str, int] = {}
-        document_of_row = np.empty(len(index.passages), dtype=np.int32)
-        for row, passage in enumerate(index.passages):
-            for topic in passage.topics:
-                rows_by_topic.setdefault(topic, []).append(row)
-            if not passage.reviewed:
-                unreviewed.add(row)
-            document_of_row[row] = document_numbers.setdefault(passage.document_id,
-                                                               len(document_numbers))
-        self._topic_rows = {t: np.asarray(r, dtype=np.int64) for t, r in rows_by_topic.items()}
-        self._unreviewed = unreviewed
-        self._document_of_row = document_of_row  # 4 bytes a passage, not a Python int each
+        # Stored with the index; made in one pass over the passages only for an index built in
+        # memory or by an older version. A question then decodes only the passages it returns.
+        facts = index.row_facts if index.row_facts is not None else \
+            RowFacts.of(index.passages, len(index.passages))
+        self._topic_rows = facts.topics
+        self._document_of_row = np.asarray(facts.documents)  # 4 bytes a passage, shared
+        self._reviewed = np.asarray(facts.reviewed)
+        self._all_reviewed = bool(self._reviewed.all())
         # A plain ndarray view of the memory-mapped vectors: still shared, no copy, but without
         # np.memmap's per-indexing overhead.
         self._vectors = np.asarray(index.embeddings)
@@ -121,11 +114,13 @@ class HybridRetriever:
         for weight, ranking in ((self.params.dense_weight, dense), (1.0, lexical)):
             for rank, (row, _) in enumerate(ranking):
                 fused[row] = fused.get(row, 0.0) + weight / (self.params.rrf_k + rank + 1)
-        if self._unreviewed and self.params.unreviewed_weight != 1.0:
+        if not self._all_reviewed and self.params.unreviewed_weight != 1.0:
             # Provenance prior: at similar relevance, reviewed and dated text outranks bulk text
             # that carries no review date (see docs/design.md for the measured effect).
-            for row in self._unreviewed.intersection(fused):
-                fused[row] *= self.params.unreviewed_weight
+            rows = list(fused)
+            for row, reviewed in zip(rows, self._reviewed[rows].tolist()):
+                if not reviewed:
+                    fused[row] *= self.params.unreviewed_weight
         ordered = sorted(fused, key=lambda r: (-fused[r], r))
         if prefer_topics:
             ordered = self._preferred_rows(query_vector, prefer_topics) + ordered
