@@ -61,12 +61,16 @@ def measure(engine: QAEngine, index, vectors: np.ndarray, exact, gold) -> dict:
             **{k: summary[k] for k in ("hit_at_1", "hit_at_3", "mrr_at_10", "in_scope_abstained")}}
 
 
-def hnsw(vectors: np.ndarray, m: int, ef_construction: int, half: bool) -> tuple[faiss.Index, float]:
-    if half:
-        index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, m,
-                                  faiss.METRIC_INNER_PRODUCT)
-    else:
+STORAGE = {"full": "full vectors", "fp16": "half-precision vectors", "sq8": "8-bit vectors"}
+
+
+def hnsw(vectors: np.ndarray, m: int, ef_construction: int, storage: str
+         ) -> tuple[faiss.Index, float]:
+    if storage == "full":
         index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    else:
+        kind = {"fp16": faiss.ScalarQuantizer.QT_fp16, "sq8": faiss.ScalarQuantizer.QT_8bit}[storage]
+        index = faiss.IndexHNSWSQ(vectors.shape[1], kind, m, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = ef_construction
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # as the builder does
     started = time.perf_counter()
@@ -97,13 +101,12 @@ def main() -> None:
                                       faiss.METRIC_INNER_PRODUCT)
     half.add(vectors)
     rows.append(("exact, half precision (SQfp16)", "", measure(engine, half, questions, exact, gold)))
-    for m, ef_construction, half in ((32, 80, False), (32, 200, False), (32, 200, True),
-                                     (16, 200, True), (16, 400, True)):
-        graph, seconds = hnsw(vectors, m, ef_construction, half)
-        for ef_search in (64, 128, 256, 512):
+    for m, ef_construction, storage in ((32, 80, "full"), (32, 200, "full"), (32, 200, "fp16"),
+                                        (32, 200, "sq8"), (16, 200, "fp16"), (16, 400, "fp16")):
+        graph, seconds = hnsw(vectors, m, ef_construction, storage)
+        for ef_search in (64, 128, 192, 256, 512):
             graph.hnsw.efSearch = ef_search
-            storage = "half-precision vectors" if half else "full vectors"
-            rows.append((f"HNSW ({storage}) M={m}, efConstruction={ef_construction}, "
+            rows.append((f"HNSW ({STORAGE[storage]}) M={m}, efConstruction={ef_construction}, "
                          f"efSearch={ef_search}", f"{seconds:.1f} s",
                          measure(engine, graph, questions, exact, gold)))
             print(rows[-1], flush=True)
