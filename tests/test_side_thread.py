@@ -98,3 +98,15 @@ def test_a_forked_worker_gets_its_own_side_pool():
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert side_pool() is parent
+
+
+def test_concurrent_questions_share_the_side_pool_without_mixing_answers(hnsw_settings,
+                                                                        fake_embedder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = _engine(hnsw_settings, fake_embedder, FixedTriager("general"))
+    expected = {q: engine.ask(q).quotes for q in QUESTIONS}
+    asked = list(QUESTIONS) * 12  # more concurrent questions than side threads
+    with ThreadPoolExecutor(8) as clients:
+        answers = list(clients.map(engine.ask, asked))
+    assert [a.quotes for a in answers] == [expected[q] for q in asked]
