@@ -15,18 +15,23 @@ decides which patterns are worth searching; `re` still decides what matched.
 from __future__ import annotations
 
 import re
-import re._constants as sre  # noqa: PLC2701 - the parser's own opcodes; stable since 3.11
-import re._parser as sre_parse  # noqa: PLC2701
 from collections.abc import Sequence
 
 import ahocorasick
 
-_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+try:  # the regex parser's own tree and opcodes (Python 3.11+); private, so guarded
+    import re._constants as sre  # noqa: PLC2701
+    import re._parser as sre_parse  # noqa: PLC2701
+
+    _REPEATS: tuple = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+except (ImportError, AttributeError):  # a Python without them: every pattern is always searched
+    sre = sre_parse = None
+    _REPEATS = ()
 
 
 def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """Strings of which every match of `pattern` contains at least one; None if unknown."""
-    if pattern.flags & re.IGNORECASE:
+    if sre_parse is None or pattern.flags & re.IGNORECASE:
         return None
     try:
         parsed = sre_parse.parse(pattern.pattern, pattern.flags)

@@ -110,3 +110,13 @@ def test_rule_evaluation_is_the_same_with_and_without_the_gate(monkeypatch):
 def test_gate_skips_most_rules_for_an_ordinary_question():
     text = normalise_for_rules("How long does recovery from aHSCT for multiple sclerosis take?")
     assert len(RULES._rule_gate.possible(text)) < len(RULES.rules) // 3
+
+
+def test_without_the_regex_parser_every_pattern_is_searched(monkeypatch):
+    import qa.literal_gate as gate_module
+
+    monkeypatch.setattr(gate_module, "sre_parse", None)
+    patterns = [re.compile(r"\bfever\b"), re.compile(r"chest pain")]
+    gate = LiteralGate(patterns)
+    assert gate.always_searched == {0, 1}
+    assert gate.possible("nothing relevant") == {0, 1}
