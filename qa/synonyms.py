@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import ahocorasick
 import yaml
 
 from qa.errors import ConfigError
@@ -27,6 +28,17 @@ class SynonymTable:
                        + r")(?![\w-])")
             for g in self._groups
         ]
+        # Which groups have a variant inside a text, in one Aho-Corasick pass instead of a
+        # substring test per variant; the group's regex then only checks the word boundaries.
+        self._variants = ahocorasick.Automaton()
+        owners: dict[str, list[int]] = {}
+        for number, group in enumerate(self._groups):
+            for variant in group:
+                owners.setdefault(variant, []).append(number)
+        for variant, numbers in owners.items():
+            self._variants.add_word(variant, tuple(numbers))
+        if owners:
+            self._variants.make_automaton()
         # One question is expanded for BM25 and again for highlighting: remember the last one.
         self._last: tuple[str, str] = ("", "")
 
@@ -52,16 +64,13 @@ class SynonymTable:
 
     def _expand(self, query: str) -> str:
         lowered = query.lower().replace("\u2019", "'")
+        if not self._groups:
+            return query
+        mentioned = sorted({number for _, numbers in self._variants.iter(lowered)
+                            for number in numbers})
         extra: list[str] = []
-        for group, pattern in zip(self._groups, self._patterns):
-            # A whole-word match needs the variant as a substring, and that test is far cheaper
-            # than the regex, which then only checks the word boundaries (a plain loop: any()
-            # with a generator cost more than it saved).
-            for variant in group:
-                if variant in lowered:
-                    break
-            else:
-                continue
-            if pattern.search(lowered):
+        for number in mentioned:  # in table order, as the expansion has always been written
+            if self._patterns[number].search(lowered):
+                group = self._groups[number]
                 extra.extend(v for v in group if v not in lowered)
         return query if not extra else query + " " + " ".join(extra)

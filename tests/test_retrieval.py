@@ -120,6 +120,11 @@ def test_synonym_expansion_matches_whole_words_only_and_skips_empty_groups():
         "Is HSCT used in MS? stem cell transplant multiple sclerosis"
     # Substrings inside other words are not matches: "ms" in "symptoms", "hsct" in "hsct-like".
     assert table.expand("symptoms of hsct-like care") == "symptoms of hsct-like care"
+    assert SynonymTable([]).expand("Is HSCT used?") == "Is HSCT used?"
+    assert SynonymTable([["  "]]).expand("Is HSCT used?") == "Is HSCT used?"
+    # A variant in two groups brings in both groups, in table order.
+    shared = SynonymTable([["cd", "crohn's disease"], ["cd", "cluster of differentiation"]])
+    assert shared.expand("CD") == "CD crohn's disease cluster of differentiation"
 
 
 def test_synonym_expansion_is_unchanged_on_the_gold_questions():
