@@ -74,6 +74,7 @@ CHEMOTHERAPY_TOPICS = frozenset({"ahsct"})
 CHEMOTHERAPY_TEXT = re.compile(
     r"\b(high[- ]dose chemotherapy|conditioning (chemotherapy|regimen))\b", re.IGNORECASE)
 RED_FLAG_TOPICS = frozenset({"red-flags"})
+NO_QUOTE_KINDS = ("emergency", "out_of_scope")
 
 
 @lru_cache(maxsize=4096)
@@ -86,7 +87,6 @@ def mentions_chemotherapy(text: str) -> bool:
     if text.isascii() and "chemotherapy" not in lowered and "conditioning" not in lowered:
         return False
     return CHEMOTHERAPY_TEXT.search(text) is not None
-NO_QUOTE_KINDS = ("emergency", "out_of_scope")
 
 
 class DisclaimerPolicy:

@@ -70,7 +70,7 @@ class QAEngine:
             index, SynonymTable.from_file(settings.synonyms_file),
             RetrievalParams.from_settings(settings))
         self.triager = triager
-        self.overlap_side_work = hasattr(index.dense, "hnsw") and len(index.passages) > 0
+        self.overlap_side_work = hasattr(index.dense, "hnsw")  # see _triage_and_rankings
         self.policy = policy or DisclaimerPolicy.from_settings(settings)
         # Whole answers of recent questions, keyed by the normalised text. The cache lives and
         # dies with this engine, so a hot-swapped index never serves an answer from the old one.
@@ -108,9 +108,10 @@ class QAEngine:
         return list(ranked.items())
 
     def ask(self, question: object, clock: NullClock = NULL_CLOCK) -> Answer:
-        """Stages in order: normalise, embed, dense, wait (for triage and BM25, which ran beside
-        the dense search), fusion, compose; `clock` is told when each ends, and how long triage
-        and BM25 took. A repeated question is served from the answer cache."""
+        """Stages in order (`qa.stage_clock.STAGES`): normalise, embed, then triage, dense and
+        bm25 one after the other, or with an HNSW index dense and the wait for triage and BM25
+        (run beside it, their times recorded as asides), then fusion, compose; `clock` is told
+        when each ends. A repeated question is served from the answer cache."""
         started = time.perf_counter()
         text = normalise_question(question, self.settings.max_question_chars)
         clock.lap("normalise")

@@ -85,7 +85,6 @@ class LiteralGate:
     """Answers "which of these patterns could match this text?" in one pass over the text."""
 
     def __init__(self, patterns: Sequence[re.Pattern[str] | None]) -> None:
-        self.size = len(patterns)
         always: set[int] = set()
         owners: dict[str, list[int]] = {}
         for number, pattern in enumerate(patterns):

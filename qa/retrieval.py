@@ -76,8 +76,8 @@ class HybridRetriever:
         dense, lexical = self.rankings(question, query_vector, clock)
         return self.fuse(query_vector, dense, lexical, k, prefer_topics, clock)
 
-    def fuse(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, k: int, prefer_topics: tuple[str, ...] = (),
-             clock: NullClock = NULL_CLOCK) -> list[Hit]:
+    def fuse(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, k: int,
+             prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
         """`search` from rankings already made: the engine runs BM25 beside the dense search."""
         rows = self._diversify(self._ranked(query_vector, dense, lexical, prefer_topics), k)
         hits = [self._hit(*ranked) for ranked in rows]
@@ -105,11 +105,9 @@ class HybridRetriever:
     def _hit(self, row: int, fused: float, similarity: float) -> Hit:
         return Hit(self.index.passages[row], row, fused, similarity)
 
-    def _ranked(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, prefer_topics: tuple[str, ...]
-                ) -> Iterator[Ranked]:
+    def _ranked(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking,
+                prefer_topics: tuple[str, ...]) -> Iterator[Ranked]:
         """The fused candidates in rank order, computed only as far as a caller reads."""
-        if not self.index.passages:
-            return
         fused: dict[int, float] = {}
         for weight, ranking in ((self.params.dense_weight, dense), (1.0, lexical)):
             for rank, (row, _) in enumerate(ranking):
