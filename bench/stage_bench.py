@@ -253,7 +253,7 @@ def report(results: dict, torch_floor: list[float], cache_hits: list[float], ann
 
     for stage in STAGES:
         lines.append(f"| {stage} | " + " | ".join(cell(results[n]["laps"][stage]) for n in names) + " |")
-    for stage in ("triage", "bm25"):
+    for stage in ("triage", "bm25", "terms"):
         label = f"{stage} {ASIDE_MARK}"
         lines.append(f"| _{label}_ | " + " | ".join(
             cell(results[n]["laps"].get(label, [])) for n in names) + " |")

@@ -11,7 +11,7 @@ import re
 import time
 import unicodedata
 from dataclasses import replace
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -36,6 +36,16 @@ PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation")
 
 class Triager(Protocol):
     def decide(self, question: str, vector: np.ndarray) -> Triage: ...
+
+
+class Groundwork(NamedTuple):
+    """What a question needs before fusion: the triage verdict, both rankings, and (when the side
+    thread had time for them) the stemmed terms that highlighting looks for."""
+
+    triage: Triage
+    dense: Ranking
+    lexical: Ranking
+    query_terms: set[str] | None = None
 
 
 def normalise_question(question: object, max_chars: int) -> str:
@@ -126,7 +136,7 @@ class QAEngine:
     def _answer(self, text: str, started: float, clock: NullClock) -> Answer:
         vector = self.encode_question(text)
         clock.lap("embed")
-        triage, dense, lexical = self._triage_and_rankings(text, vector, clock)
+        triage, dense, lexical, query_terms = self._triage_and_rankings(text, vector, clock)
 
         def reply(kind, message, quotes=(), related=()) -> Answer:
             answer = Answer(
@@ -147,44 +157,51 @@ class QAEngine:
         if evidence_strength(hits) < self.settings.min_score:
             return reply("no_answer", self.policy.no_answer_message())
         shown, rest = hits[: self.settings.top_k], hits[self.settings.top_k:]
-        quotes = compose_quotes(shown, terms(self.retriever.synonyms.expand(text)))
+        if query_terms is None:
+            query_terms = terms(self.retriever.synonyms.expand(text))
+        quotes = compose_quotes(shown, query_terms)
         return reply("answer", self.policy.answer_message(), quotes, related_prompts(shown, rest))
 
     def _triage_and_rankings(self, text: str, vector: np.ndarray, clock: NullClock
-                             ) -> tuple[Triage, Ranking, Ranking]:
+                             ) -> Groundwork:
         """Triage, then the dense and BM25 rankings. Nothing is shown before the triage verdict
         is read, so safety comes first whichever of them finishes first.
 
         With an HNSW index the dense search is long enough to hide triage and BM25 behind it:
-        they run on a side thread while this one searches FAISS, which releases the GIL. A flat
-        index answers so fast that the hand-over would cost more than it hides (measured)."""
+        they run on a side thread while this one searches FAISS, which releases the GIL, and the
+        side thread then also finds the highlighting terms, which compose would otherwise find
+        after fusion. A flat index answers so fast that the hand-over would cost more than it
+        hides (measured)."""
         if not self.overlap_side_work:
             triage = self._triage(text, vector)
             clock.lap("triage")
             dense, lexical = self.retriever.rankings(text, vector, clock)
-            return triage, dense, lexical
-        side = side_pool().submit(self._triage_and_lexical, text, vector)
+            return Groundwork(triage, dense, lexical)
+        side = side_pool().submit(self._side_work, text, vector)
         dense = self.retriever.dense(vector, self.retriever.params.candidates)
         clock.lap("dense")
-        triage, lexical, side_laps = side.result()
+        triage, lexical, query_terms, side_laps = side.result()
         clock.lap("wait")
         for stage, ms in side_laps:
             clock.aside(stage, ms)
-        return triage, dense, lexical
+        return Groundwork(triage, dense, lexical, query_terms)
 
     def _triage(self, text: str, vector: np.ndarray) -> Triage:
         return self.triager.decide(text, vector) if self.triager else Triage()
 
-    def _triage_and_lexical(self, text: str, vector: np.ndarray
-                            ) -> tuple[Triage, Ranking, list[tuple[str, float]]]:
+    def _side_work(self, text: str, vector: np.ndarray
+                   ) -> tuple[Triage, Ranking, set[str], list[tuple[str, float]]]:
         """The side thread's share of a question, with how long each part took."""
         started = time.perf_counter()
         triage = self._triage(text, vector)
         triaged = time.perf_counter()
         lexical = self.retriever.lexical(text, self.retriever.params.candidates)
+        ranked = time.perf_counter()
+        query_terms = terms(self.retriever.synonyms.expand(text))  # the expansion is remembered
         done = time.perf_counter()
-        return triage, lexical, [("triage", (triaged - started) * 1000),
-                                 ("bm25", (done - triaged) * 1000)]
+        return triage, lexical, query_terms, [("triage", (triaged - started) * 1000),
+                                              ("bm25", (ranked - triaged) * 1000),
+                                              ("terms", (done - ranked) * 1000)]
 
     def retrieve(self, text: str, vector: np.ndarray, prefer: tuple[str, ...] = (),
                  clock: NullClock = NULL_CLOCK) -> list[Hit]:

@@ -54,14 +54,14 @@ def test_side_thread_gives_the_same_answers_as_one_thread(hnsw_settings, fake_em
     assert any(overlapped.ask(q).quotes for q in QUESTIONS)
 
 
-def test_clock_shows_the_wait_and_records_triage_and_bm25_beside_it(hnsw_settings, fake_embedder):
+def test_clock_shows_the_wait_and_records_the_side_work_beside_it(hnsw_settings, fake_embedder):
     engine = _engine(hnsw_settings, fake_embedder, FixedTriager("general"))
     clock = StageClock()
     answer = engine.ask(QUESTIONS[0], clock=clock)
     assert answer.kind == "answer"
     assert tuple(clock.laps) == ("normalise", "embed", "dense", "wait", "fusion", "compose")
     assert [s for s in STAGES if s in clock.laps] == list(clock.laps)
-    assert set(clock.asides) == {"triage", "bm25"} and all(v >= 0 for v in clock.asides.values())
+    assert set(clock.asides) == {"triage", "bm25", "terms"} and all(v >= 0 for v in clock.asides.values())
 
 
 @pytest.mark.parametrize("category", ["emergency", "out_of_scope"])
