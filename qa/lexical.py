@@ -123,4 +123,4 @@ def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]
         chosen = np.flatnonzero(scores >= _nth_largest(scores, k))
         rows, scores = rows[chosen], scores[chosen]
     order = np.lexsort((rows, -scores))[:k]
-    return [(int(rows[i]), float(scores[i])) for i in order if scores[i] > 0]
+    return [(r, s) for r, s in zip(rows[order].tolist(), scores[order].tolist()) if s > 0]

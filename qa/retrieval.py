@@ -65,7 +65,7 @@ class HybridRetriever:
 
     def dense(self, query_vector: np.ndarray, k: int) -> Ranking:
         scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), k)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        return [(r, s) for r, s in zip(rows[0].tolist(), scores[0].tolist()) if r >= 0]
 
     def lexical(self, question: str, k: int) -> Ranking:
         return self.index.lexical.search(self.synonyms.expand(question), k)
