@@ -60,15 +60,20 @@ class ExampleBank:
         self.texts: list[str] = []
         self.tags: list[tuple[str, ...]] = []
         self.categories: list[str] = []
+        # Rows are added category by category, so each category is one run of rows: a slice of
+        # the similarities (a view) instead of a gathered copy per category and question.
+        runs: dict[str, slice] = {}
         for category, items in examples.items():
+            start = len(self.ids)
             for example_id, example in items.items():
                 self.ids.append(example_id)
                 self.texts.append(example.text)
                 self.tags.append(example.tags)
                 self.categories.append(category)
+            if len(self.ids) > start:
+                runs[category] = slice(start, len(self.ids))
+        self._rows = {c: runs[c] for c in EXAMPLE_CATEGORIES if c in runs}
         self.vectors = embedder.encode(self.texts) if self.texts else np.zeros((0, 1), np.float32)
-        labels = np.asarray(self.categories)
-        self._rows = {c: np.flatnonzero(labels == c) for c in EXAMPLE_CATEGORIES}
 
     @classmethod
     def from_file(cls, path: Path, embedder: Embedder) -> ExampleBank:
@@ -85,10 +90,9 @@ class ExampleBank:
         sims = self.vectors @ vector
         best = {}
         for category, rows in self._rows.items():
-            if rows.size:
-                row = int(rows[np.argmax(sims[rows])])
-                best[category] = Nearest(self.ids[row], self.texts[row], float(sims[row]),
-                                         self.tags[row])
+            row = rows.start + int(sims[rows].argmax())
+            best[category] = Nearest(self.ids[row], self.texts[row], float(sims[row]),
+                                     self.tags[row])
         return best
 
 
@@ -175,9 +179,10 @@ class Triager:
         """The triage of a question whose embedding is already known."""
         findings = self.rules.evaluate(question)
         nearest = self.examples.nearest(vector)
+        scope = self.rules.scope_term(question)  # read once: two steps below need it
         reasons: dict[str, str] = {}
         for category in PRIORITY:
-            reason = self._decide(category, question, findings, nearest)
+            reason = self._decide(category, question, findings, nearest, scope)
             if reason:
                 reasons[category] = reason
         if "emergency" in reasons:
@@ -188,17 +193,17 @@ class Triager:
         flags = tuple(c for c in FLAGGED if c in reasons)
         if flags:
             return Triage(flags[0], "; ".join(f"{c}: {reasons[c]}" for c in flags), flags)
-        return Triage("general", self._general_reason(question, findings, nearest))
+        return Triage("general", self._general_reason(findings, nearest, scope))
 
     # --- one category at a time ----------------------------------------------------------------
     def _decide(self, category: str, question: str, findings: list[Finding],
-                nearest: Mapping[str, Nearest]) -> str | None:
+                nearest: Mapping[str, Nearest], scope: str | None) -> str | None:
         matched = [f for f in findings if f.rule.category == category]
         fired = [f for f in matched if f.fired]
         if fired:
             return fired[0].describe()
         if category == "out_of_scope":
-            return self._out_of_scope_by_vocabulary_or_example(question, nearest)
+            return self._out_of_scope_by_vocabulary_or_example(question, nearest, scope)
         example = nearest.get(category)
         if example is None or matched:
             # A rule that matched but was set aside after reading the context (negated, a past
@@ -213,10 +218,10 @@ class Triager:
             return f"{example.describe()}, {lead:.2f} above the nearest general example"
         return None
 
-    def _out_of_scope_by_vocabulary_or_example(self, question: str,
-                                               nearest: Mapping[str, Nearest]) -> str | None:
+    def _out_of_scope_by_vocabulary_or_example(self, question: str, nearest: Mapping[str, Nearest],
+                                               scope: str | None) -> str | None:
         """Only a question with no in-scope term: an off-topic term, or a clearly closer example."""
-        if self.rules.scope_term(question):
+        if scope:
             return None
         term = self.rules.off_topic_term(question)
         if term:
@@ -246,12 +251,11 @@ class Triager:
             tags.append("transplant")
         return tuple(tags)
 
-    def _general_reason(self, question: str, findings: list[Finding],
-                        nearest: Mapping[str, Nearest]) -> str:
-        term = self.rules.scope_term(question)
+    def _general_reason(self, findings: list[Finding], nearest: Mapping[str, Nearest],
+                        scope: str | None) -> str:
         parts = ["no safety rule fired"]
-        if term:
-            parts.append(f"in scope ('{term}')")
+        if scope:
+            parts.append(f"in scope ('{scope}')")
         else:
             parts.append("no in-scope term but not clearly off-topic"
                          + (f" (nearest {nearest['general'].describe()})" if "general" in nearest
