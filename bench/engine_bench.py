@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,13 @@ from qa.settings import Settings  # noqa: E402
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
+
+
+def timed_ms(call: Callable[[], object]) -> float:
+    """Milliseconds one call takes (its result is dropped)."""
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
 
 
 def passage_texts(settings: Settings) -> list[str]:
@@ -94,12 +102,8 @@ def bench_questions(engine: QAEngine, questions: list[str], repeat: int) -> dict
         engine.ask(question)
     for _ in range(repeat):
         for question in questions:
-            started = time.perf_counter()
-            raw_model.encode([question])
-            floor.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            engine.ask(question)
-            ask.append((time.perf_counter() - started) * 1000)
+            floor.append(timed_ms(lambda: raw_model.encode([question])))
+            ask.append(timed_ms(lambda: engine.ask(question)))
     return {"n": len(ask), "floor_p50": percentile(floor, 50), "floor_p95": percentile(floor, 95),
             "ask_p50": percentile(ask, 50), "ask_p95": percentile(ask, 95),
             "overhead_p50": percentile(ask, 50) / percentile(floor, 50) - 1,

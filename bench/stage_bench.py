@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bench.engine_bench import percentile  # noqa: E402
+from bench.engine_bench import percentile, timed_ms  # noqa: E402
 from bench.report import replace_section  # noqa: E402
 from qa.builder import run_build  # noqa: E402
 from qa.embedding import SentenceTransformerEmbedder, embedder_from_settings  # noqa: E402
@@ -76,13 +76,9 @@ def time_stages(engine: QAEngine, questions: list[str], repeat: int) -> dict:
     floor, total = [], []
     for _ in range(repeat):
         for question in questions:
-            started = time.perf_counter()
-            raw.encode([question])
-            floor.append((time.perf_counter() - started) * 1000)
+            floor.append(timed_ms(lambda: raw.encode([question])))
             clock = StageClock()
-            started = time.perf_counter()
-            engine.ask(question, clock=clock)
-            total.append((time.perf_counter() - started) * 1000)
+            total.append(timed_ms(lambda: engine.ask(question, clock=clock)))
             for stage, ms in clock.laps.items():
                 laps[stage].append(ms)
             for stage, ms in clock.asides.items():
@@ -117,15 +113,10 @@ def time_asking_thread(engine: QAEngine, questions: list[str], repeat: int) -> d
     for _ in range(repeat):
         for question in questions:
             vector = raw.encode([question])[0]
-            started = time.perf_counter()
-            engine.retriever.dense(vector, engine.retriever.params.candidates)
-            faiss_alone.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            raw.encode([question])
-            floor.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            bound.ask(question)
-            total.append((time.perf_counter() - started) * 1000)
+            faiss_alone.append(timed_ms(
+                lambda: engine.retriever.dense(vector, engine.retriever.params.candidates)))
+            floor.append(timed_ms(lambda: raw.encode([question])))
+            total.append(timed_ms(lambda: bound.ask(question)))
     return {"faiss": faiss_alone, "ratio": percentile(total, 50) / percentile(floor, 50)}
 
 

@@ -59,7 +59,6 @@ class ExampleBank:
         self.ids: list[str] = []
         self.texts: list[str] = []
         self.tags: list[tuple[str, ...]] = []
-        self.categories: list[str] = []
         # Rows are added category by category, so each category is one run of rows: a slice of
         # the similarities (a view) instead of a gathered copy per category and question.
         runs: dict[str, slice] = {}
@@ -69,7 +68,6 @@ class ExampleBank:
                 self.ids.append(example_id)
                 self.texts.append(example.text)
                 self.tags.append(example.tags)
-                self.categories.append(category)
             if len(self.ids) > start:
                 runs[category] = slice(start, len(self.ids))
         self._rows = {c: runs[c] for c in EXAMPLE_CATEGORIES if c in runs}
