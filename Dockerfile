@@ -98,7 +98,7 @@ COPY corpus/ corpus/
 # The ONNX export of the model (QA_MODEL_BACKEND=onnx, the default) is made here too, so a
 # container never needs PyTorch or a writable directory to start.
 RUN qa build \
- && python -c "from qa.embedding import ensure_onnx_export; from qa.settings import Settings; ensure_onnx_export(Settings())" \
+ && python -c "from qa.encoders.torch_backend import ensure_onnx_export; from qa.settings import Settings; ensure_onnx_export(Settings())" \
  && chmod -R a+rX,go-w /app/index /app/models \
  && rm -rf /tmp/* /root/.cache
 # chmod: builds are published world-readable (0755) already; this also covers files whose mode

@@ -33,9 +33,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.report import replace_section  # noqa: E402
-from qa.builder import build_config, run_build  # noqa: E402
-from qa.index_store import chunk_corpus  # noqa: E402
-from qa.embedding import embedder_from_settings  # noqa: E402
+from qa.indexing.build import build_config, run_build  # noqa: E402
+from qa.indexing.layout import chunk_corpus  # noqa: E402
+from qa.encoders.torch_backend import embedder_from_settings  # noqa: E402
 from qa.engine import QAEngine  # noqa: E402
 from qa.evaluation import read_gold  # noqa: E402
 from qa.settings import Settings  # noqa: E402

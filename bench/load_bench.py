@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 def qa_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "qa.cli", *args]
+    return [sys.executable, "-m", "qa", *args]
 
 
 def environment(index: Path, corpus: Path) -> dict[str, str]:

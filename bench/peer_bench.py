@@ -45,11 +45,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.engine_bench import bench_questions, passage_texts, percentile  # noqa: E402
 from bench.report import replace_section  # noqa: E402
-from qa.builder import build_config, run_build  # noqa: E402
-from qa.embedding import embedder_from_settings  # noqa: E402
+from qa.indexing.build import build_config, run_build  # noqa: E402
+from qa.encoders.torch_backend import embedder_from_settings  # noqa: E402
 from qa.engine import QAEngine  # noqa: E402
 from qa.evaluation import evaluate_gold, read_gold  # noqa: E402
-from qa.index_store import chunk_corpus  # noqa: E402
+from qa.indexing.layout import chunk_corpus  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 PEER_SCRIPT = ROOT / "bench" / "txtai_peer.py"

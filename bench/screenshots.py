@@ -23,9 +23,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from qa.api import create_app  # noqa: E402
+from qa.server.app import create_app  # noqa: E402
 from qa.engine import QAEngine  # noqa: E402
-from qa.index_store import current_build  # noqa: E402
+from qa.indexing.layout import current_build  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from tests.browser_support import UvicornThread, launch_chromium  # noqa: E402
 
@@ -38,12 +38,12 @@ ANSWER_TIMEOUT_MS = 30_000
 
 
 def engine_for(index_dir: Path | None) -> tuple[Settings, QAEngine]:
-    from qa.embedding import embedder_from_settings
+    from qa.encoders.torch_backend import embedder_from_settings
 
     settings = Settings(**({"index_dir": index_dir} if index_dir else {}))
     embedder = embedder_from_settings(settings)
     if current_build(settings.index_dir) is None:
-        from qa.builder import run_build
+        from qa.indexing.build import run_build
 
         folder = Path(tempfile.mkdtemp(prefix="qa-screenshots-"))
         settings = settings.model_copy(update={"index_dir": folder / "index",

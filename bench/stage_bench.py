@@ -47,14 +47,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.engine_bench import percentile, timed_ms  # noqa: E402
 from bench.report import replace_section  # noqa: E402
-from qa.builder import run_build  # noqa: E402
-from qa.embedding import SentenceTransformerEmbedder, embedder_from_settings  # noqa: E402
+from qa.indexing.build import run_build  # noqa: E402
+from qa.encoders.torch_backend import SentenceTransformerEmbedder, embedder_from_settings  # noqa: E402
 from qa.engine import QAEngine, normalise_question  # noqa: E402
 from qa.evaluation import read_gold  # noqa: E402
-from qa.index_store import BuildConfig, LoadedIndex, _dense_index, load_index  # noqa: E402
-from qa.lexical import LexicalIndex  # noqa: E402
-from qa.passage_store import DECODED_CACHE_SIZE, PassageStore  # noqa: E402
-from qa.safety import Triager  # noqa: E402
+from qa.indexing.layout import BuildConfig, LoadedIndex, _dense_index, load_index  # noqa: E402
+from qa.indexing.bm25 import LexicalIndex  # noqa: E402
+from qa.indexing.passages import DECODED_CACHE_SIZE, PassageStore  # noqa: E402
+from qa.safety.triage import Triager  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.stage_clock import STAGES, StageClock  # noqa: E402
 

@@ -15,20 +15,20 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from qa.answer import compose_quotes, related_prompts
-from qa.disclaimers import DisclaimerPolicy
-from qa.documents import Answer, Hit, Triage
-from qa.embedding import Embedder, embedder_from_settings
+from qa.answering.quotes import compose_quotes, related_prompts
+from qa.answering.disclaimers import DisclaimerPolicy
+from qa.domain import Answer, Hit, Triage
+from qa.encoders.torch_backend import Embedder, embedder_from_settings
 from qa.errors import IndexLoadError, InvalidQuestion
-from qa.highlight import terms
-from qa.index_store import LoadedIndex, load_index
-from qa.lru import BoundedLRU
-from qa.retrieval import HybridRetriever, Ranking, RetrievalParams
-from qa.safety import Triager as SafetyTriager
+from qa.answering.highlight import terms
+from qa.indexing.layout import LoadedIndex, load_index
+from qa.cache import BoundedLRU
+from qa.retrieval.hybrid import HybridRetriever, Ranking, RetrievalParams
+from qa.safety.triage import Triager as SafetyTriager
 from qa.settings import Settings
-from qa.side_pool import side_pool
+from qa.retrieval.overlap import side_pool
 from qa.stage_clock import NULL_CLOCK, NullClock
-from qa.synonyms import SynonymTable
+from qa.retrieval.synonyms import SynonymTable
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation")

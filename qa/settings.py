@@ -256,7 +256,7 @@ class Settings(BaseSettings):
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _origins_csv(cls, value: object) -> object:
-        from qa.origins import normalise_origins
+        from qa.server.security import normalise_origins
 
         return normalise_origins(_split_csv(value))
 

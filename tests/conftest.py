@@ -12,9 +12,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from qa.builder import run_build  # noqa: E402
+from qa.indexing.build import run_build  # noqa: E402
 from qa.engine import QAEngine  # noqa: E402
-from qa.index_store import load_index  # noqa: E402
+from qa.indexing.layout import load_index  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from tests.fakes import HashEmbedder  # noqa: E402
 
@@ -54,7 +54,7 @@ def fake_engine(fake_settings: Settings, fake_embedder: HashEmbedder) -> QAEngin
 @pytest.fixture(scope="session")
 def real_embedder():
     """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
-    from qa.embedding import embedder_from_settings
+    from qa.encoders.torch_backend import embedder_from_settings
 
     embedder = embedder_from_settings(Settings())
     embedder.encode(["warm up"])

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from qa.embedding import normalise_rows
-from qa.highlight import terms
+from qa.encoders.torch_backend import normalise_rows
+from qa.answering.highlight import terms
 
 
 class HashEmbedder:

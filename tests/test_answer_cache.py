@@ -1,7 +1,7 @@
 """The answer cache and the per-stage clock: repeated questions skip the model, stages add up."""
 
 from qa.engine import QAEngine
-from qa.lru import BoundedLRU
+from qa.cache import BoundedLRU
 from qa.stage_clock import STAGES, StageClock
 
 

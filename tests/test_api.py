@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.api import create_app
+from qa.server.app import create_app
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from qa.api import create_app
+from qa.server.app import create_app
 from qa.feedback import FeedbackStore
 from tests.browser_support import (CONTRAST_JS, LAYOUT_JS, MISSING_CHROMIUM, StaticHost,
                                    UvicornThread, host_page, launch_chromium)

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import BoilerplateFilter, ChunkingConfig, chunk_document, sentence_spans
-from qa.corpus import load_corpus
-from qa.documents import Block, Document
+from qa.ingest.chunking import BoilerplateFilter, ChunkingConfig, chunk_document, sentence_spans
+from qa.ingest.readers import load_corpus
+from qa.domain import Block, Document
 from qa.settings import PACKAGE_DATA
 from tests.conftest import FIXTURE_CORPUS, SAMPLE_ARTICLE
 

@@ -16,7 +16,7 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("QA_")} | {"HF_HU
 
 
 def qa(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True,
                           timeout=300, env=env or ENV)
 
 

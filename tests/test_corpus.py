@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import corpus_hash, load_corpus
+from qa.ingest.readers import corpus_hash, load_corpus
 from qa.errors import CorpusError
 from tests.conftest import FIXTURE_CORPUS
 

@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 import frontmatter
 import pytest
 
-from qa.chunking import BoilerplateFilter, ChunkingConfig, chunk_document
-from qa.corpus import load_corpus
+from qa.ingest.chunking import BoilerplateFilter, ChunkingConfig, chunk_document
+from qa.ingest.readers import load_corpus
 from qa.settings import PACKAGE_DATA
 from tests.conftest import REAL_CORPUS
 

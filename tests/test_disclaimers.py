@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from qa.disclaimers import DisclaimerPolicy
-from qa.documents import Quote, QuoteSource, Triage
+from qa.answering.disclaimers import DisclaimerPolicy
+from qa.domain import Quote, QuoteSource, Triage
 from qa.settings import Settings
 
 TODAY = date(2026, 11, 24)
@@ -105,7 +105,7 @@ def test_topic_disclaimers_follow_the_quoted_passages(topics, text, expected):
     ("Hochdosis: high-dose chemotherapy \u00e9tait utilis\u00e9e.", True),  # not ASCII: regex only
 ])
 def test_chemotherapy_mention_is_the_regex_verdict(text, expected):
-    from qa.disclaimers import CHEMOTHERAPY_TEXT, mentions_chemotherapy
+    from qa.answering.disclaimers import CHEMOTHERAPY_TEXT, mentions_chemotherapy
 
     assert mentions_chemotherapy(text) is expected
     assert (CHEMOTHERAPY_TEXT.search(text) is not None) is expected

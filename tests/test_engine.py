@@ -4,7 +4,7 @@ import pytest
 
 from qa.engine import QAEngine, normalise_question
 from qa.errors import InvalidQuestion
-from qa.index_store import load_index
+from qa.indexing.layout import load_index
 
 
 def test_normalisation_collapses_whitespace_and_controls():
@@ -37,7 +37,7 @@ def test_answer_quotes_verbatim_passages_with_sources(fake_engine):
 
 
 def test_weak_evidence_abstains(fake_settings, fake_embedder):
-    from qa.builder import run_build
+    from qa.indexing.build import run_build
 
     run_build(fake_settings, embedder=fake_embedder)
     strict = fake_settings.model_copy(update={"min_score": 0.99})

@@ -8,10 +8,10 @@ import shutil
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.api import create_app
-from qa.builder import run_build
+from qa.server.app import create_app
+from qa.indexing.build import run_build
 from qa.engine import QAEngine
-from qa.index_store import load_index
+from qa.indexing.layout import load_index
 from tests.conftest import FIXTURE_CORPUS, make_settings
 from tests.fakes import HashEmbedder
 

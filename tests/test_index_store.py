@@ -8,9 +8,9 @@ import faiss
 import numpy as np
 import pytest
 
-from qa.builder import run_build
+from qa.indexing.build import run_build
 from qa.errors import IndexLoadError
-from qa.index_store import current_build, load_index
+from qa.indexing.layout import current_build, load_index
 from tests.conftest import FIXTURE_CORPUS, make_settings
 from tests.fakes import HashEmbedder
 

@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from qa import lexical
-from qa.lexical import LexicalIndex
+from qa.indexing import bm25 as lexical
+from qa.indexing.bm25 import LexicalIndex
 
 WORDS = ("stem cell transplant sclerosis lupus arthritis diabetes insulin crohn relapse trial "
          "marrow graft infection fever chemotherapy conditioning remission disability mobilisation "

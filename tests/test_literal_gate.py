@@ -11,8 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.literal_gate import LiteralGate, required_literals
-from qa.safety_rules import RuleSet, normalise_for_rules
+from qa.safety.literal_gate import LiteralGate, required_literals
+from qa.safety.rules import RuleSet, normalise_for_rules
 from qa.settings import PACKAGE_DATA
 
 RULES = RuleSet.from_file(PACKAGE_DATA / "triage_rules.yaml")
@@ -113,7 +113,7 @@ def test_gate_skips_most_rules_for_an_ordinary_question():
 
 
 def test_without_the_regex_parser_every_pattern_is_searched(monkeypatch):
-    import qa.literal_gate as gate_module
+    import qa.safety.literal_gate as gate_module
 
     monkeypatch.setattr(gate_module, "sre_parse", None)
     patterns = [re.compile(r"\bfever\b"), re.compile(r"chest pain")]

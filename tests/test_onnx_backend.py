@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.embedding import SentenceTransformerEmbedder, embedder_from_settings
+from qa.encoders.torch_backend import SentenceTransformerEmbedder, embedder_from_settings
 from qa.errors import ModelError
-from qa.onnx_encoder import META_FILE, OnnxEmbedder, export_directory
+from qa.encoders.onnx_backend import META_FILE, OnnxEmbedder, export_directory
 from qa.settings import Settings
 
 TEXTS = [

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.documents import Passage
-from qa.passage_store import PassageStore
+from qa.domain import Passage
+from qa.indexing.passages import PassageStore
 
 
 def passage(n: int, text: str) -> Passage:

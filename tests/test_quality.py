@@ -48,7 +48,7 @@ def test_ranking_metrics_are_consistent(report):
 def test_http_end_to_end_with_the_real_model(real_engine):
     from fastapi.testclient import TestClient
 
-    from qa.api import create_app
+    from qa.server.app import create_app
 
     client = TestClient(create_app(real_engine.settings, real_engine))
     data = client.post("/api/ask", json={"question": "What is apheresis?"}).json()

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from qa.highlight import highlight, terms
-from qa.retrieval import HybridRetriever, RetrievalParams
+from qa.answering.highlight import highlight, terms
+from qa.retrieval.hybrid import HybridRetriever, RetrievalParams
 from qa.settings import PACKAGE_DATA
-from qa.synonyms import SynonymTable
+from qa.retrieval.synonyms import SynonymTable
 
 SYNONYMS = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
 
@@ -52,7 +52,7 @@ def test_near_duplicates_are_collapsed(fake_engine):
 
 def test_every_candidate_carries_its_exact_similarity_across_blocks(fake_engine, monkeypatch):
     # Similarities are computed a block at a time; a tiny block makes every block boundary count.
-    monkeypatch.setattr("qa.retrieval.SIMILARITY_BLOCK", 3)
+    monkeypatch.setattr("qa.retrieval.hybrid.SIMILARITY_BLOCK", 3)
     question = "stem cell transplant for multiple sclerosis"
     vector = fake_engine.encode_question(question)
     hits = fake_engine.retriever.candidates(question, vector)
@@ -90,7 +90,7 @@ def test_highlight_marks_the_best_matching_sentence(fake_engine):
 
 
 def test_reviewed_documents_outrank_unreviewed_ones_at_equal_relevance(fake_engine):
-    from qa.retrieval import HybridRetriever, RetrievalParams
+    from qa.retrieval.hybrid import HybridRetriever, RetrievalParams
 
     unreviewed = [r for r, p in enumerate(fake_engine.index.passages) if not p.reviewed]
     assert unreviewed  # the fixture corpus has .txt, .html and .jsonl documents without a date
@@ -106,7 +106,7 @@ def test_reviewed_documents_outrank_unreviewed_ones_at_equal_relevance(fake_engi
 
 
 def test_retrieval_params_come_from_the_settings():
-    from qa.retrieval import RetrievalParams
+    from qa.retrieval.hybrid import RetrievalParams
     from qa.settings import Settings
 
     assert RetrievalParams() == RetrievalParams.from_settings(Settings())

@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from qa.builder import run_build
+from qa.indexing.build import run_build
 from qa.errors import IndexLoadError
-from qa.index_store import MANIFEST, _file_table, current_build, load_index
-from qa.passage_store import PassageStore
-from qa.retrieval import HybridRetriever, RetrievalParams
-from qa.row_facts import FILES, ROW_DOCUMENTS, RowFacts
+from qa.indexing.layout import MANIFEST, _file_table, current_build, load_index
+from qa.indexing.passages import PassageStore
+from qa.retrieval.hybrid import HybridRetriever, RetrievalParams
+from qa.indexing.row_facts import FILES, ROW_DOCUMENTS, RowFacts
 from qa.settings import PACKAGE_DATA
-from qa.synonyms import SynonymTable
+from qa.retrieval.synonyms import SynonymTable
 
 SYNONYMS = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
 QUESTIONS = ("How are mesenchymal stromal cells given?", "what is apheresis",

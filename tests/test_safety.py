@@ -16,8 +16,8 @@ import yaml
 
 from qa.engine import QAEngine
 from qa.errors import ConfigError
-from qa.safety import EXAMPLE_CATEGORIES, ExampleBank, Triager, explain
-from qa.safety_rules import RuleSet, normalise_for_rules
+from qa.safety.triage import EXAMPLE_CATEGORIES, ExampleBank, Triager, explain
+from qa.safety.rules import RuleSet, normalise_for_rules
 from qa.settings import Settings
 from tests.conftest import ROOT
 
@@ -407,7 +407,7 @@ def test_engine_keeps_informational_questions_in_normal_retrieval(real_engine, q
 
 
 def test_engine_encodes_each_question_once(fake_settings, fake_embedder):
-    from qa.builder import run_build
+    from qa.indexing.build import run_build
 
     run_build(fake_settings, embedder=fake_embedder)
     engine = QAEngine.from_settings(fake_settings, embedder=fake_embedder)

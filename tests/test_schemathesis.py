@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
-from qa.api import create_app
+from qa.server.app import create_app
 from qa.engine import normalise_question
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
@@ -21,9 +21,9 @@ EXAMPLES_PER_MODE = 150
 
 
 def test_generated_requests_never_5xx_and_match_the_schema(tmp_path):
-    from qa.builder import run_build
+    from qa.indexing.build import run_build
     from qa.engine import QAEngine
-    from qa.index_store import load_index
+    from qa.indexing.layout import load_index
 
     app_settings = make_settings(tmp_path, rate_limit="off",
                                  feedback_db_url=f"sqlite:///{tmp_path}/fb.sqlite3")

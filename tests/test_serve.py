@@ -29,7 +29,7 @@ def free_port() -> int:
 
 
 def qa(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True,
                           timeout=300, env=env)
 
 
@@ -57,7 +57,7 @@ def server(tmp_path_factory):
                       "QA_LOG_FORMAT": "json"}
     assert qa("build", env=env).returncode == 0
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -152,7 +152,7 @@ def test_two_workers_serve_roll_over_to_a_new_build_and_drain(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "qa", "serve", "--port", str(port), "--workers", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_ready(base, process)

@@ -6,11 +6,11 @@ import os
 
 import pytest
 
-from qa.builder import run_build
-from qa.documents import Triage
+from qa.indexing.build import run_build
+from qa.domain import Triage
 from qa.engine import QAEngine
-from qa.index_store import load_index
-from qa.side_pool import side_pool
+from qa.indexing.layout import load_index
+from qa.retrieval.overlap import side_pool
 from qa.stage_clock import STAGES, StageClock
 from tests.conftest import make_settings
 

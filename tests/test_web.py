@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import create_engine, text
 
-from qa.api import create_app
+from qa.server.app import create_app
 from qa.cli import main
 from qa.feedback import FeedbackStore
-from qa.origins import OriginPolicy, normalise_origin
+from qa.server.security import OriginPolicy, normalise_origin
 from qa.settings import Settings
-from qa.web import highlight_segments, readable_on, safe_next
+from qa.server.pages import highlight_segments, readable_on, safe_next
 
 ALLOWED = "https://clinic.example"
 OTHER = "https://evil.example"

@@ -21,7 +21,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.errors import ConfigError
-from qa.request_guard import send_error
+from qa.server.guard import send_error
 
 SESSION_HEADER = b"x-qa-session"
 _SESSION_SHAPE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from qa.documents import Triage
-from qa.embedding import Embedder
+from qa.domain import Triage
+from qa.encoders.torch_backend import Embedder
 from qa.errors import ConfigError
-from qa.safety_rules import Finding, RuleSet, normalise_for_rules
+from qa.safety.rules import Finding, RuleSet, normalise_for_rules
 
 PRIORITY = ("emergency", "out_of_scope", "unproven_clinic", "personal_advice")
 EXAMPLE_CATEGORIES = PRIORITY + ("general",)

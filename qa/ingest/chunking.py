@@ -17,7 +17,7 @@ from pathlib import Path
 import blingfire
 import yaml
 
-from qa.documents import Document, Passage
+from qa.domain import Document, Passage
 from qa.errors import ConfigError
 
 

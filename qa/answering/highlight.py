@@ -12,7 +12,7 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
-from qa.documents import Passage
+from qa.domain import Passage
 
 _STEMMER = Stemmer.Stemmer("english")
 _WORD = re.compile(r"\b\w\w+\b")

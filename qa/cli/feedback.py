@@ -45,7 +45,7 @@ def report(db_url: str | None, limit: int, index_dir: Path | None, as_json: bool
 
 def _passage_labels(index_dir: Path) -> dict[str, str]:
     """passage id → "document id › section", read from the live build if there is one."""
-    from qa.index_store import PASSAGES, current_build
+    from qa.indexing.layout import PASSAGES, current_build
 
     try:
         build = current_build(index_dir)

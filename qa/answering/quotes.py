@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qa.documents import Hit, Quote, QuoteSource
-from qa.highlight import highlight
+from qa.domain import Hit, Quote, QuoteSource
+from qa.answering.highlight import highlight
 
 
 def compose_quotes(hits: Sequence[Hit], query_terms: set[str]) -> list[Quote]:

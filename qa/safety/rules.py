@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from qa.errors import ConfigError
-from qa.literal_gate import LiteralGate
+from qa.safety.literal_gate import LiteralGate
 
 CATEGORIES = ("emergency", "out_of_scope", "unproven_clinic", "personal_advice")
 _CONTEXTS = ("plain", "symptom", "none")
@@ -237,7 +237,7 @@ class RuleSet:
         self.terms = dict(terms or {})
         self.off_topic_terms = tuple(off_topic_terms)
         # One pass over the question names the patterns that could match; only those are
-        # searched (see qa.literal_gate). A rule without a prefilter is always tried.
+        # searched (see qa.safety.literal_gate). A rule without a prefilter is always tried.
         # The in-scope terms are not gated: most questions match one of the first few.
         self._rule_gate = LiteralGate([rule.prefilter for rule in self.rules])
         self._off_topic_gate = LiteralGate(self.off_topic_terms)

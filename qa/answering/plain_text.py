@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from qa.documents import Answer
+from qa.domain import Answer
 
 
 def answer_as_text(answer: Answer) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from qa.errors import ModelError
 
-LOG = logging.getLogger("qa.embedding")
+LOG = logging.getLogger("qa.encoders.torch_backend")
 
 
 class Embedder(Protocol):
@@ -128,7 +128,7 @@ class LazyEmbedder:
 
 def ensure_onnx_export(settings) -> Path:
     """The folder of the model's ONNX export, made now (locally, once) if it does not exist."""
-    from qa.onnx_encoder import MODEL_FILE, export_directory, export_onnx
+    from qa.encoders.onnx_backend import MODEL_FILE, export_directory, export_onnx
 
     directory = export_directory(settings.export_dir(), settings.model)
     if not (directory / MODEL_FILE).exists():
@@ -147,7 +147,7 @@ def embedder_from_settings(settings) -> LazyEmbedder:
         return SentenceTransformerEmbedder(settings.model, settings.model_reference(), threads=threads)
 
     def on_onnx() -> Embedder:
-        from qa.onnx_encoder import OnnxEmbedder
+        from qa.encoders.onnx_backend import OnnxEmbedder
 
         try:
             return OnnxEmbedder(settings.model, ensure_onnx_export(settings), threads)

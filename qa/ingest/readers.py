@@ -20,7 +20,7 @@ import yaml
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
-from qa.documents import Block, Document, Source
+from qa.domain import Block, Document, Source
 from qa.errors import CorpusError
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".jsonl")

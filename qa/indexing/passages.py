@@ -18,8 +18,8 @@ from typing import overload
 
 import numpy as np
 
-from qa.documents import Passage
-from qa.lru import BoundedLRU
+from qa.domain import Passage
+from qa.cache import BoundedLRU
 
 NEWLINE = 0x0A
 DECODED_CACHE_SIZE = 4096  # passages kept decoded per worker (bounded, whatever the corpus size)

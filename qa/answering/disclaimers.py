@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
 
-from qa.documents import Disclaimer, Quote, Triage
+from qa.domain import Disclaimer, Quote, Triage
 
 GENERAL = Disclaimer(
     "general",

@@ -30,14 +30,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from qa import __version__
-from qa.documents import AnswerKind
+from qa.domain import AnswerKind
 from qa.engine import QAEngine
 from qa.errors import ConfigError, InvalidQuestion, QAError
 from qa.feedback import FeedbackStore
-from qa.origins import OriginPolicy, install_origin_policy, normalise_origin
+from qa.server.security import OriginPolicy, install_origin_policy, normalise_origin
 from qa.settings import Settings
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 

@@ -4,7 +4,7 @@ Layout under the index directory:
     builds/<build-id>/   one immutable build: manifest.json, passages.jsonl, documents.json,
                          embeddings.npy, dense.faiss, bm25/, and the per-row facts ranking
                          needs (row_documents.npy, row_reviewed.npy, topic_rows.json; builds
-                         made before those existed still load, see qa.row_facts)
+                         made before those existed still load, see qa.indexing.row_facts)
     current              a symlink to the live build, replaced with one atomic rename
 A crash mid-build leaves only a `builds/.tmp-*` folder behind; `current` still names the last
 complete build. Embeddings of the previous build are reused for passages whose text is unchanged.
@@ -28,14 +28,14 @@ from typing import Any
 import faiss
 import numpy as np
 
-from qa.chunking import BoilerplateFilter, ChunkingConfig, chunk_document
-from qa.corpus import corpus_hash, load_corpus
-from qa.documents import Document, Passage
-from qa.embedding import Embedder
+from qa.ingest.chunking import BoilerplateFilter, ChunkingConfig, chunk_document
+from qa.ingest.readers import corpus_hash, load_corpus
+from qa.domain import Document, Passage
+from qa.encoders.torch_backend import Embedder
 from qa.errors import IndexLoadError
-from qa.lexical import LexicalIndex
-from qa.passage_store import PassageStore
-from qa.row_facts import RowFacts
+from qa.indexing.bm25 import LexicalIndex
+from qa.indexing.passages import PassageStore
+from qa.indexing.row_facts import RowFacts
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.engine import QAEngine
-from qa.index_store import load_index
+from qa.indexing.layout import load_index
 
 
 class EngineHolder:

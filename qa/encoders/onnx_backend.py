@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedding import normalise_rows, quiet_model_loading
+from qa.encoders.torch_backend import normalise_rows, quiet_model_loading
 from qa.errors import ModelError
 
 MODEL_FILE = "model.onnx"
@@ -127,7 +127,7 @@ class OnnxEmbedder:
             options.intra_op_num_threads = max(1, threads)
             options.inter_op_num_threads = 1
             # ONNX Runtime's pool threads otherwise keep spinning on the other core after a run,
-            # which is when the engine wants that core for triage and BM25 (qa.side_pool).
+            # which is when the engine wants that core for triage and BM25 (qa.retrieval.overlap).
             options.add_session_config_entry("session.force_spinning_stop", "1")
             self._session = onnxruntime.InferenceSession(
                 str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"])

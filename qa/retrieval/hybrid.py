@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.documents import Hit
-from qa.index_store import LoadedIndex
-from qa.row_facts import RowFacts
+from qa.domain import Hit
+from qa.indexing.layout import LoadedIndex
+from qa.indexing.row_facts import RowFacts
 from qa.settings import Settings
 from qa.stage_clock import NULL_CLOCK, NullClock
-from qa.synonyms import SynonymTable
+from qa.retrieval.synonyms import SynonymTable
 
 
 Ranked = tuple[int, float, float]  # (row, fused score, cosine similarity)

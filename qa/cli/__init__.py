@@ -54,7 +54,7 @@ def main() -> None:
 def build(corpus: tuple[Path, ...], index_dir: Path | None, model: str | None,
           if_needed: bool) -> None:
     """Build (or incrementally rebuild) the index from the corpus."""
-    from qa.builder import run_build
+    from qa.indexing.build import run_build
 
     settings = _settings(corpus=list(corpus) or None, index_dir=index_dir, model=model)
     report = run_build(settings, if_needed=if_needed, show_progress=True)
@@ -78,7 +78,7 @@ def build(corpus: tuple[Path, ...], index_dir: Path | None, model: str | None,
 def ask(question: str, index_dir: Path | None, as_json: bool, timings: bool) -> None:
     """Ask one question."""
     from qa.engine import QAEngine
-    from qa.render import answer_as_text
+    from qa.answering.plain_text import answer_as_text
     from qa.stage_clock import StageClock
 
     engine = QAEngine.from_settings(_settings(index_dir=index_dir))
@@ -145,14 +145,14 @@ def evaluate(gold_file: Path, index_dir: Path | None, as_json: bool) -> None:
 def serve(index_dir: Path | None, host: str | None, port: int | None,
           workers: int | None) -> None:
     """Serve the chat page, widget and API on the loaded index (SIGHUP reloads the index)."""
-    from qa.serving import serve_forever
+    from qa.server.serve import serve_forever
 
     serve_forever(_settings(index_dir=index_dir, host=host, port=port, workers=workers))
 
 
 
 def _register_subcommands() -> None:
-    from qa.feedback_cli import feedback
+    from qa.cli.feedback import feedback
 
     main.add_command(feedback)
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import uvicorn
 
-from qa.api import create_app
-from qa.embedding import ensure_onnx_export
+from qa.server.app import create_app
+from qa.encoders.torch_backend import ensure_onnx_export
 from qa.engine import QAEngine
 from qa.errors import QAError
-from qa.index_store import load_index
-from qa.observability import configure_logging
+from qa.indexing.layout import load_index
+from qa.server.observability import configure_logging
 from qa.settings import Settings
 
 LOG = logging.getLogger("qa.serve")
@@ -80,7 +80,7 @@ def _serve_with_workers(settings: Settings) -> None:
     print(f"serving on http://{settings.host}:{settings.port} with {settings.workers} workers "
           f"({len(index.passages)} passages)", file=sys.stderr, flush=True)
     del index
-    uvicorn.run("qa.serving:worker_app", factory=True, workers=settings.workers,
+    uvicorn.run("qa.server.serve:worker_app", factory=True, workers=settings.workers,
                 **_uvicorn_options(settings))
 
 

@@ -21,15 +21,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from qa import __version__
 from qa.engine import QAEngine
 from qa.errors import IndexLoadError, InvalidQuestion, QAError, error_body
-from qa.hot_swap import EngineHolder
-from qa.observability import Metrics, RequestObserver
-from qa.rate_limit import RateLimiter
-from qa.request_guard import RequestGuard
-from qa.security_headers import SecurityHeaders
+from qa.server.engine_holder import EngineHolder
+from qa.server.observability import Metrics, RequestObserver
+from qa.server.rate_limit import RateLimiter
+from qa.server.guard import RequestGuard
+from qa.server.security_headers import SecurityHeaders
 from qa.settings import Settings
-from qa.web import mount_web
+from qa.server.pages import mount_web
 
-LOG = logging.getLogger("qa.api")
+LOG = logging.getLogger("qa.server.app")
 RATE_LIMITED_ROUTES = {("POST", "/api/ask"), ("POST", "/"), ("POST", "/embed")}
 
 
@@ -83,7 +83,7 @@ class TriageOut(BaseModel):
 
 
 class AnswerOut(BaseModel):
-    """The reply to a question (documented here; built by qa.documents.Answer.to_json)."""
+    """The reply to a question (documented here; built by qa.domain.Answer.to_json)."""
 
     kind: str = Field(description="answer | no_answer | out_of_scope | emergency")
     message: str

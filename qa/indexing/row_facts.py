@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.documents import Passage
+from qa.domain import Passage
 
 ROW_DOCUMENTS = "row_documents.npy"
 ROW_REVIEWED = "row_reviewed.npy"

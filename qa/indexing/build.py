@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qa.chunking import ChunkingConfig
-from qa.embedding import Embedder, embedder_from_settings
-from qa.index_store import BuildConfig, BuildReport, build_index, is_up_to_date
+from qa.ingest.chunking import ChunkingConfig
+from qa.encoders.torch_backend import Embedder, embedder_from_settings
+from qa.indexing.layout import BuildConfig, BuildReport, build_index, is_up_to_date
 from qa.settings import Settings
 
 
