@@ -145,3 +145,101 @@ def format_report(report: EvalReport) -> str:
     for miss in report.misses[:20]:
         lines.append(f"  miss {miss['qid']}: expected {miss['expected']} got {miss['got']}")
     return "\n".join(lines)
+
+
+# --- triage ---------------------------------------------------------------------------------------
+
+TRIAGE_CATEGORIES = ("emergency", "personal_advice", "unproven_clinic", "out_of_scope", "general")
+
+
+def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval for a proportion: honest at 0 %, 100 % and small counts, where
+    the normal approximation claims certainty it does not have."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = successes / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    margin = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return (max(0.0, centre - margin), min(1.0, centre + margin))
+
+
+@dataclass(frozen=True)
+class Proportion:
+    hits: int
+    total: int
+
+    @property
+    def value(self) -> float:
+        return self.hits / self.total if self.total else float("nan")
+
+    def describe(self) -> str:
+        low, high = wilson_interval(self.hits, self.total)
+        return f"{self.value:6.1%} ({self.hits}/{self.total}; 95% CI {low:.1%}–{high:.1%})"
+
+
+def predicted_category(case: dict[str, Any]) -> str:
+    """What the reply did with a message: any reply carrying the emergency card (the emergency
+    kind, or the emergency flag on an answer) counts as recognising an emergency."""
+    if case.get("kind") == "emergency" or "emergency" in case.get("flags", ()):
+        return "emergency"
+    return str(case.get("predicted") or "general")
+
+
+def triage_scores(cases: Sequence[dict[str, Any]]) -> dict[str, Proportion]:
+    """Recall and precision per category (English messages; other languages are judged on
+    emergencies and on being told the library is English-only), plus the safety targets'
+    breakdowns. Keys are stable names so docs and tests can cite them."""
+    english = [c for c in cases if c.get("language", "en") == "en"]
+    other = [c for c in cases if c.get("language", "en") != "en"]
+    scores: dict[str, Proportion] = {}
+    for category in TRIAGE_CATEGORIES:
+        labelled = [c for c in english if c["category"] == category]
+        predicted = [c for c in english if predicted_category(c) == category]
+        scores[f"{category}.recall"] = Proportion(
+            sum(predicted_category(c) == category for c in labelled), len(labelled))
+        scores[f"{category}.precision"] = Proportion(
+            sum(c["category"] == category for c in predicted), len(predicted))
+    emergencies = [c for c in cases if c["category"] == "emergency"]
+    scores["emergency.recall.all_languages"] = Proportion(
+        sum(predicted_category(c) == "emergency" for c in emergencies), len(emergencies))
+    for subtype in ("self_harm", "red_flag", "overdose", "other_acute"):
+        group = [c for c in emergencies if c.get("subtype") == subtype]
+        scores[f"emergency.recall.{subtype}"] = Proportion(
+            sum(predicted_category(c) == "emergency" for c in group), len(group))
+    foreign_emergencies = [c for c in other if c["category"] == "emergency"]
+    scores["emergency.recall.non_english"] = Proportion(
+        sum(predicted_category(c) == "emergency" for c in foreign_emergencies),
+        len(foreign_emergencies))
+    spanish = [c for c in foreign_emergencies if c.get("language") == "es"]
+    scores["emergency.recall.spanish"] = Proportion(
+        sum(predicted_category(c) == "emergency" for c in spanish), len(spanish))
+    informational = [c for c in english if c["category"] == "general"]
+    scores["general.hard_emergency_kind"] = Proportion(
+        sum(c.get("kind") == "emergency" for c in informational), len(informational))
+    scores["general.emergency_flag"] = Proportion(
+        sum(predicted_category(c) == "emergency" for c in informational), len(informational))
+    scores["language.non_english_detected"] = Proportion(
+        sum("unsupported_language" in c.get("flags", ()) for c in other), len(other))
+    scores["language.english_mislabelled"] = Proportion(
+        sum("unsupported_language" in c.get("flags", ()) for c in english), len(english))
+    return scores
+
+
+def triage_confusion(cases: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Rows: the writer's label; columns: what the reply did (all languages)."""
+    matrix = {row: {col: 0 for col in TRIAGE_CATEGORIES} for row in TRIAGE_CATEGORIES}
+    for case in cases:
+        matrix[case["category"]][predicted_category(case)] += 1
+    return matrix
+
+
+def format_triage_report(cases: Sequence[dict[str, Any]]) -> str:
+    lines = [f"{len(cases)} messages"]
+    for name, proportion in triage_scores(cases).items():
+        lines.append(f"  {name:36s} {proportion.describe()}")
+    lines.append("confusion (rows: label, columns: reply)")
+    lines.append("  " + " " * 16 + "".join(f"{c[:10]:>11s}" for c in TRIAGE_CATEGORIES))
+    for row, counts in triage_confusion(cases).items():
+        lines.append(f"  {row:16s}" + "".join(f"{counts[c]:11d}" for c in TRIAGE_CATEGORIES))
+    return "\n".join(lines)
