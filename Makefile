@@ -29,6 +29,8 @@ run: index
 	$(BIN)/qa serve --host $(HOST) --port $(PORT)
 
 test: setup
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: index

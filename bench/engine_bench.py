@@ -33,9 +33,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.report import replace_section  # noqa: E402
-from qa.indexing.build import build_config, run_build  # noqa: E402
-from qa.indexing.layout import chunk_corpus  # noqa: E402
-from qa.encoders.torch_backend import embedder_from_settings  # noqa: E402
+from qa.indexing.build import BuildConfig, chunk_corpus, run_build  # noqa: E402
+from qa.encoders import embedder_from_settings  # noqa: E402
 from qa.engine import QAEngine  # noqa: E402
 from qa.evaluation import read_gold  # noqa: E402
 from qa.settings import Settings  # noqa: E402
@@ -54,7 +53,7 @@ def timed_ms(call: Callable[[], object]) -> float:
 
 def passage_texts(settings: Settings) -> list[str]:
     """The exact texts a build embeds."""
-    return [p.embedding_text() for p in chunk_corpus(build_config(settings)).passages]
+    return [p.embedding_text() for p in chunk_corpus(BuildConfig.from_settings(settings)).passages]
 
 
 def bench_build(settings: Settings, embedder, repeat: int) -> dict[str, float]:

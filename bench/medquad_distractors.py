@@ -22,7 +22,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.report import replace_section  # noqa: E402
 from qa.indexing.build import run_build  # noqa: E402
-from qa.encoders.torch_backend import embedder_from_settings  # noqa: E402
+from qa.encoders import embedder_from_settings  # noqa: E402
 from qa.engine import QAEngine  # noqa: E402
 from qa.evaluation import evaluate_gold, read_gold  # noqa: E402
 from qa.settings import Settings  # noqa: E402

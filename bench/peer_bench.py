@@ -45,11 +45,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.engine_bench import bench_questions, passage_texts, percentile  # noqa: E402
 from bench.report import replace_section  # noqa: E402
-from qa.indexing.build import build_config, run_build  # noqa: E402
-from qa.encoders.torch_backend import embedder_from_settings  # noqa: E402
+from qa.indexing.build import BuildConfig, chunk_corpus, run_build  # noqa: E402
+from qa.encoders import embedder_from_settings  # noqa: E402
 from qa.engine import QAEngine  # noqa: E402
 from qa.evaluation import evaluate_gold, read_gold  # noqa: E402
-from qa.indexing.layout import chunk_corpus  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 PEER_SCRIPT = ROOT / "bench" / "txtai_peer.py"
@@ -83,7 +82,7 @@ def bench_search(engine: QAEngine, questions: list[str], repeat: int) -> dict[st
 
 def export(settings: Settings, gold, folder: Path) -> tuple[Path, Path, int]:
     """The passages our build embeds (same texts, same order) and the gold set, as JSON lines."""
-    passages = chunk_corpus(build_config(settings)).passages
+    passages = chunk_corpus(BuildConfig.from_settings(settings)).passages
     texts = [p.embedding_text() for p in passages]
     assert texts == passage_texts(settings)  # the very texts a build embeds
     passages_file, gold_file = folder / "passages.jsonl", folder / "gold.jsonl"

@@ -38,7 +38,7 @@ ANSWER_TIMEOUT_MS = 30_000
 
 
 def engine_for(index_dir: Path | None) -> tuple[Settings, QAEngine]:
-    from qa.encoders.torch_backend import embedder_from_settings
+    from qa.encoders import embedder_from_settings
 
     settings = Settings(**({"index_dir": index_dir} if index_dir else {}))
     embedder = embedder_from_settings(settings)

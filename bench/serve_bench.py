@@ -40,7 +40,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from bench.engine_bench import percentile  # noqa: E402
 from bench.load_bench import environment, free_port, qa_command  # noqa: E402
 from bench.report import replace_section  # noqa: E402
-from qa.encoders.torch_backend import embedder_from_settings  # noqa: E402
+from qa.encoders import embedder_from_settings  # noqa: E402
 from qa.engine import QAEngine  # noqa: E402
 from qa.evaluation import read_gold  # noqa: E402
 from qa.settings import Settings  # noqa: E402

@@ -48,7 +48,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from bench.engine_bench import percentile, timed_ms  # noqa: E402
 from bench.report import replace_section  # noqa: E402
 from qa.indexing.build import run_build  # noqa: E402
-from qa.encoders.torch_backend import SentenceTransformerEmbedder, embedder_from_settings  # noqa: E402
+from qa.encoders import embedder_from_settings
+from qa.encoders.torch_backend import SentenceTransformerEmbedder  # noqa: E402
 from qa.engine import QAEngine, normalise_question  # noqa: E402
 from qa.evaluation import read_gold  # noqa: E402
 from qa.indexing.layout import BuildConfig, LoadedIndex, _dense_index, load_index  # noqa: E402

@@ -1,11 +1,5 @@
-"""Named errors, translated once at each edge (CLI: one line + exit 1; API: one JSON error shape)."""
-
-from typing import Any
-
-
-def error_body(code: str, message: str) -> dict[str, Any]:
-    """The one JSON error shape of every HTTP endpoint and middleware."""
-    return {"error": {"code": code, "message": message}}
+"""Named errors, translated once at each edge (CLI: one line + exit 1; API: one JSON error
+shape, qa.server.responses)."""
 
 
 class QAError(Exception):
@@ -42,3 +36,9 @@ class InvalidQuestion(QAError):
     """The question is empty, too long, or otherwise unusable."""
 
     code = "invalid_question"
+
+
+class FeedbackError(QAError):
+    """The feedback database cannot be opened or written."""
+
+    code = "feedback_error"

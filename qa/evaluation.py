@@ -54,7 +54,7 @@ def read_jsonl(path: Path, required: Sequence[str] = ()) -> list[dict[str, Any]]
             continue
         try:
             row = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise QAError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
         if not isinstance(row, dict) or any(key not in row for key in required):
             raise QAError(f"{path}:{number}: each line needs {', '.join(required)}")

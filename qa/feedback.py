@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from qa.errors import ConfigError, QAError
+from qa.errors import ConfigError, FeedbackError, QAError
 from qa.settings import Settings
 
 LOG = logging.getLogger("qa.feedback")
@@ -50,12 +50,6 @@ feedback_passage_table = Table(
     Column("rank", Integer, primary_key=True),
     Column("passage_id", String(200), nullable=False, index=True),
 )
-
-
-class FeedbackError(QAError):
-    """The feedback database cannot be opened or written."""
-
-    code = "feedback_error"
 
 
 @dataclass(frozen=True)
@@ -126,7 +120,7 @@ class FeedbackStore:
         except ArgumentError:
             return "(invalid URL)"
 
-    def engine(self) -> Engine:
+    def database(self) -> Engine:
         with self._lock:
             if self._engine is None:
                 try:
@@ -151,11 +145,13 @@ class FeedbackStore:
         ids = list(dict.fromkeys(passage_ids))[:MAX_PASSAGES]
         kept_question = question if (self.store_questions and question) else None
         try:
-            with self.engine().begin() as conn:
+            with self.database().begin() as conn:
                 row = conn.execute(insert(feedback_table).values(
                     created_at=datetime.now(UTC), vote=vote, answer_kind=answer_kind,
                     corpus_hash=corpus_hash, question=kept_question))
-                feedback_id = int(row.inserted_primary_key[0])
+                key = row.inserted_primary_key
+                assert key is not None  # an INSERT always reports the key it made
+                feedback_id = int(key[0])
                 if ids:
                     conn.execute(insert(feedback_passage_table), [
                         {"feedback_id": feedback_id, "rank": rank, "passage_id": pid}
@@ -182,7 +178,7 @@ class FeedbackStore:
         up = func.sum(case((feedback_table.c.vote == "up", 1), else_=0))
         down = func.sum(case((feedback_table.c.vote == "down", 1), else_=0))
         try:
-            with self.engine().connect() as conn:
+            with self.database().connect() as conn:
                 by_kind = {
                     kind: (int(u or 0), int(d or 0))
                     for kind, u, d in conn.execute(

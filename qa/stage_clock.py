@@ -7,30 +7,30 @@ hot path pays one no-op call per stage when nobody is measuring.
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
-# In order. An answer passes through either triage, dense, bm25 (one after the other) or dense
-# and wait: with an HNSW index, triage and BM25 run on a side thread during the dense search, and
-# only the time they add after it ("wait") is on the question's path. Their own durations are
-# then recorded beside the laps (`asides`), not added to them.
-STAGES = ("normalise", "embed", "triage", "dense", "bm25", "wait", "fusion", "compose")
+# In order. "rankings" is triage with the dense and BM25 searches (with an HNSW index triage and
+# BM25 run beside the dense search, see qa.retrieval.hybrid); a repeated question ends at "cache".
+STAGES = ("normalise", "cache", "embed", "rankings", "fusion", "compose")
+
+
+class Clock(Protocol):
+    def lap(self, stage: str) -> None:
+        """Mark the end of `stage`."""
 
 
 class NullClock:
     """The clock used when nobody is measuring."""
 
     def lap(self, stage: str) -> None:
-        """Mark the end of `stage` (ignored)."""
-
-    def aside(self, stage: str, ms: float) -> None:
-        """Record work done on another thread, beside the stages (ignored)."""
+        """Ignored."""
 
 
-class StageClock(NullClock):
+class StageClock:
     """Milliseconds spent in each stage since the clock started (or since the previous lap)."""
 
     def __init__(self) -> None:
         self.laps: dict[str, float] = {}
-        self.asides: dict[str, float] = {}
         self._last = time.perf_counter()
 
     def lap(self, stage: str) -> None:
@@ -38,12 +38,9 @@ class StageClock(NullClock):
         self.laps[stage] = self.laps.get(stage, 0.0) + (now - self._last) * 1000
         self._last = now
 
-    def aside(self, stage: str, ms: float) -> None:
-        self.asides[stage] = self.asides.get(stage, 0.0) + ms
-
     @property
     def total_ms(self) -> float:
         return sum(self.laps.values())
 
 
-NULL_CLOCK = NullClock()
+NULL_CLOCK: Clock = NullClock()

@@ -43,18 +43,39 @@ def fake_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def fake_index_dir(tmp_path_factory) -> Path:
+    """The fixture corpus built once with the fake embedder; tests only read it."""
+    settings = make_settings(tmp_path_factory.mktemp("fake"))
+    run_build(settings, embedder=HashEmbedder())
+    return settings.index_dir
+
+
 @pytest.fixture
-def fake_engine(fake_settings: Settings, fake_embedder: HashEmbedder) -> QAEngine:
+def fake_engine(fake_index_dir: Path, fake_settings: Settings, fake_embedder: HashEmbedder
+                ) -> QAEngine:
     """An engine over the fixture corpus with the fake embedder (no safety triage: unit scope)."""
-    run_build(fake_settings, embedder=fake_embedder)
-    index = load_index(fake_settings.index_dir, expected_model=fake_settings.model)
-    return QAEngine(index, fake_embedder, fake_settings)
+    settings = fake_settings.model_copy(update={"index_dir": fake_index_dir})
+    index = load_index(fake_index_dir, expected_model=settings.model)
+    return QAEngine(index, fake_embedder, settings)
+
+
+MODEL_FIXTURES = {"real_embedder", "real_index_settings", "real_engine"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the real model carries the `model` marker, whether it asks for it by
+    a fixture (marked here) or by starting `qa` in a subprocess (marked in its module), so
+    `pytest -m "not model"` is an honest fast loop."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture(scope="session")
 def real_embedder():
     """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
-    from qa.encoders.torch_backend import embedder_from_settings
+    from qa.encoders import embedder_from_settings
 
     embedder = embedder_from_settings(Settings())
     embedder.encode(["warm up"])

@@ -7,12 +7,27 @@ L2-normalised — so texts sharing words are similar, as with the real model, in
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import Stemmer
 
-from qa.encoders.torch_backend import normalise_rows
-from qa.answering.highlight import terms
+_WORD = re.compile(r"\b\w\w+\b")
+_STOP = frozenset({"the", "and", "for", "are", "what", "how", "is", "of", "to", "in", "a", "an",
+                   "stem", "cell", "cells", "does", "can"})
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content words (self-contained: the fake must not depend on the code it tests)."""
+    return set(_STEMMER.stemWords([w for w in _WORD.findall(text.lower()) if w not in _STOP]))
+
+
+def normalise_rows(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(rows / norms, dtype=np.float32)
 
 
 class HashEmbedder:

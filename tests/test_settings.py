@@ -28,3 +28,20 @@ def test_invalid_values_fail_loudly(monkeypatch):
     monkeypatch.setenv("QA_TOP_K", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize("overrides", [
+    {"topk": 3},                                          # a typo: not a setting
+    {"rate_limit": "banana"},
+    {"rate_limit_per_ip": "many"},
+    {"log_level": "LOUD"},
+    {"chunk_min_words": 500, "chunk_max_words": 100},
+])
+def test_nonsense_is_refused_where_it_is_set(overrides):
+    with pytest.raises(ValidationError):
+        Settings(**overrides)
+
+
+def test_sensible_values_are_accepted_and_log_levels_are_case_blind():
+    settings = Settings(rate_limit="off", rate_limit_per_ip="10 per second", log_level="debug")
+    assert settings.log_level == "DEBUG"

@@ -6,23 +6,18 @@ Cheap on purpose (no extra model call per sentence): sentence spans were compute
 from __future__ import annotations
 
 import math
-import re
 from functools import lru_cache
 
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
-
 from qa.domain import Passage
+from qa.text import STOP_WORDS, stem_all, words
 
-_STEMMER = Stemmer.Stemmer("english")
-_WORD = re.compile(r"\b\w\w+\b")
-_STOP = frozenset(STOPWORDS_EN) | {"stem", "cell", "cells", "what", "how", "does", "can", "is"}
+# Words too common in this library to say which sentence answers a question.
+_IGNORED = STOP_WORDS | {"stem", "cell", "cells", "what", "how", "does", "can", "is"}
 
 
 def terms(text: str) -> set[str]:
     """Stemmed content words of a text."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-    return set(_STEMMER.stemWords(words))
+    return set(stem_all(w for w in words(text) if w not in _IGNORED))
 
 
 @lru_cache(maxsize=4096)

@@ -1,4 +1,5 @@
-"""The `qa` command: a thin wrapper. Any QAError becomes one line on stderr and exit status 1."""
+"""The `qa` command: a thin wrapper over the engine, the build and the server. Any QAError
+becomes one line on stderr and exit status 1 (qa.cli.options)."""
 
 from __future__ import annotations
 
@@ -8,38 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
-from qa.errors import QAError
-from qa.settings import Settings
-
-
-def _settings(**overrides: Any) -> Settings:
-    """Environment first, then CLI flags (only the ones given) on top."""
-    given = {k: v for k, v in overrides.items() if v not in (None, ())}
-    try:
-        return Settings(**given)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-        raise QAError(f"invalid setting {where}: {first.get('msg')}") from exc
+from qa.cli.feedback import feedback
+from qa.cli.options import OneLineErrors, settings_from
 
 
-class _OneLineErrors(click.Group):
-    """Translate known errors once, at the edge."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except QAError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(130)
-
-
-@click.group(cls=_OneLineErrors)
+@click.group(cls=OneLineErrors)
 @click.version_option(package_name="stemcell-qa")
 def main() -> None:
     """Answer questions on stem-cell therapy for autoimmune disease by quoting a curated corpus."""
@@ -56,7 +31,7 @@ def build(corpus: tuple[Path, ...], index_dir: Path | None, model: str | None,
     """Build (or incrementally rebuild) the index from the corpus."""
     from qa.indexing.build import run_build
 
-    settings = _settings(corpus=list(corpus) or None, index_dir=index_dir, model=model)
+    settings = settings_from(corpus=list(corpus) or None, index_dir=index_dir, model=model)
     report = run_build(settings, if_needed=if_needed, show_progress=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -81,15 +56,11 @@ def ask(question: str, index_dir: Path | None, as_json: bool, timings: bool) -> 
     from qa.answering.plain_text import answer_as_text
     from qa.stage_clock import StageClock
 
-    engine = QAEngine.from_settings(_settings(index_dir=index_dir))
+    engine = QAEngine.from_settings(settings_from(index_dir=index_dir))
     clock = StageClock()
     answer = engine.ask(question, clock=clock)
     if timings:
-        line = "  ".join(f"{stage} {ms:.2f} ms" for stage, ms in clock.laps.items())
-        if clock.asides:  # ran on a side thread during the dense search: not part of the sum
-            line += "  (beside dense: " + ", ".join(
-                f"{stage} {ms:.2f} ms" for stage, ms in clock.asides.items()) + ")"
-        click.echo(line, err=True)
+        click.echo("  ".join(f"{stage} {ms:.2f} ms" for stage, ms in clock.laps.items()), err=True)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -110,7 +81,7 @@ def search(queries_file: Path, index_dir: Path | None, top_k: int, fmt: str, tag
     from qa.evaluation import read_jsonl
 
     queries = read_jsonl(queries_file, required=("qid", "question"))
-    engine = QAEngine.from_settings(_settings(index_dir=index_dir))
+    engine = QAEngine.from_settings(settings_from(index_dir=index_dir))
     for query in queries:
         ranking = engine.rank_documents(str(query["question"]), k=top_k)
         if fmt == "trec":
@@ -132,7 +103,7 @@ def evaluate(gold_file: Path, index_dir: Path | None, as_json: bool) -> None:
     from qa.evaluation import evaluate_gold, format_report, read_gold
 
     gold = read_gold(gold_file)
-    engine = QAEngine.from_settings(_settings(index_dir=index_dir))
+    engine = QAEngine.from_settings(settings_from(index_dir=index_dir))
     report = evaluate_gold(engine, gold)
     click.echo(json.dumps(report.summary(), indent=2) if as_json else format_report(report))
 
@@ -147,17 +118,10 @@ def serve(index_dir: Path | None, host: str | None, port: int | None,
     """Serve the chat page, widget and API on the loaded index (SIGHUP reloads the index)."""
     from qa.server.serve import serve_forever
 
-    serve_forever(_settings(index_dir=index_dir, host=host, port=port, workers=workers))
+    serve_forever(settings_from(index_dir=index_dir, host=host, port=port, workers=workers))
 
 
-
-def _register_subcommands() -> None:
-    from qa.cli.feedback import feedback
-
-    main.add_command(feedback)
-
-
-_register_subcommands()
+main.add_command(feedback)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,8 +1,4 @@
-"""`qa feedback report`: vote counts and the passages users voted down most often.
-
-Registered on the `qa` group by one line at the end of qa/cli.py; imports from qa.cli lazily so
-either module can be imported first.
-"""
+"""`qa feedback report`: vote counts and the passages users voted down most often."""
 
 from __future__ import annotations
 
@@ -11,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from qa.cli.options import settings_from
+from qa.errors import IndexLoadError
 from qa.feedback import FeedbackReport, FeedbackStore
 
 
@@ -29,9 +27,7 @@ def feedback() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def report(db_url: str | None, limit: int, index_dir: Path | None, as_json: bool) -> None:
     """Print vote counts and the most down-voted passages."""
-    from qa.cli import _settings
-
-    settings = _settings(feedback_db_url=db_url, index_dir=index_dir)
+    settings = settings_from(feedback_db_url=db_url, index_dir=index_dir)
     store = FeedbackStore.from_settings(settings)
     try:
         result = store.report(limit=limit)
@@ -44,22 +40,14 @@ def report(db_url: str | None, limit: int, index_dir: Path | None, as_json: bool
 
 
 def _passage_labels(index_dir: Path) -> dict[str, str]:
-    """passage id → "document id › section", read from the live build if there is one."""
-    from qa.indexing.layout import PASSAGES, current_build
+    """passage id → "document id › section", from the live build if there is a sound one."""
+    from qa.indexing.layout import load_index
 
     try:
-        build = current_build(index_dir)
-        if build is None:
-            return {}
-        labels = {}
-        with (build / PASSAGES).open(encoding="utf-8") as lines:
-            for line in lines:
-                if line.strip():
-                    row = json.loads(line)
-                    labels[row["id"]] = f"{row['document_id']} › {row['section']}"
-        return labels
-    except (OSError, ValueError, KeyError):
+        index = load_index(index_dir)
+    except IndexLoadError:
         return {}
+    return {p.id: f"{p.document_id} › {p.section}" for p in index.passages}
 
 
 def format_report(result: FeedbackReport, where: str, labels: dict[str, str] | None = None) -> str:

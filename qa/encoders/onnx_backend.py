@@ -19,12 +19,13 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 import numpy as np
 
-from qa.encoders.torch_backend import normalise_rows, quiet_model_loading
+from qa.encoders.base import Progress, encode_in_batches, model_dimension, quiet_model_loading
 from qa.errors import ModelError
 
 MODEL_FILE = "model.onnx"
@@ -80,13 +81,14 @@ def export_onnx(model_name: str, model_reference: str, target: Path) -> Path:
         axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes about shapes, expected for this export
-            torch.onnx.export(LastHiddenState(model[0].auto_model.eval()),
+            auto_model: Any = model[0].auto_model
+            torch.onnx.export(LastHiddenState(auto_model.eval()),
                               tuple(sample[n] for n in names), str(staging / MODEL_FILE),
                               input_names=names, output_names=["last_hidden_state"],
                               dynamic_axes=axes, opset_version=17, dynamo=False)
         meta = {"export_version": EXPORT_VERSION, "model": model_name,
-                "dimension": int(reference_dimension(model)),
-                "max_tokens": int(model.max_seq_length), "torch": torch.__version__}
+                "dimension": int(model_dimension(model)),
+                "max_tokens": int(model.max_seq_length or 512), "torch": torch.__version__}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         reference = model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
         exported = OnnxEmbedder(model_name, staging, threads=1).encode(list(PROBES))
@@ -105,13 +107,6 @@ def export_onnx(model_name: str, model_reference: str, target: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
-
-
-def reference_dimension(model) -> int:
-    """sentence-transformers renamed the dimension getter; accept either name."""
-    getter = getattr(model, "get_embedding_dimension", None) or \
-        model.get_sentence_embedding_dimension
-    return int(getter())
 
 
 class OnnxEmbedder:
@@ -142,19 +137,15 @@ class OnnxEmbedder:
         self._tokenizer.enable_padding()
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.name = name
-        self.dimension = int(meta["dimension"])
+        self._dimension = int(meta["dimension"])
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
 
     def encode(self, texts: Sequence[str], batch_size: int = 32,
-               progress: Callable[[int], None] | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        chunks = []
-        for offset in range(0, len(texts), batch_size):
-            batch = list(texts[offset:offset + batch_size])
-            chunks.append(self._encode_batch(batch))
-            if progress:
-                progress(len(batch))
-        return normalise_rows(np.concatenate(chunks))
+               progress: Progress | None = None) -> np.ndarray:
+        return encode_in_batches(self._encode_batch, texts, batch_size, self._dimension, progress)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)

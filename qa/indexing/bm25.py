@@ -11,22 +11,20 @@ Same scores and the same order as bm25s (ties: lower row first); tests hold it t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
 from bm25s.tokenization import Tokenizer
 
-_STEMMER = Stemmer.Stemmer("english")
+from qa.text import WORD, stem, words
+
 SMALL_INDEX = 8192  # below this many passages, ranking every passage is cheaper than pruning
-_SPLIT = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default splitter, which the index was built with
 
 
 def _tokenizer() -> Tokenizer:
-    return Tokenizer(stemmer=_STEMMER.stemWord, stopwords="en", splitter=_SPLIT.pattern)
+    return Tokenizer(stemmer=stem, stopwords="en", splitter=WORD.pattern)
 
 
 class LexicalIndex:
@@ -69,10 +67,10 @@ class LexicalIndex:
         it would grow the vocabulary by every word of every question ever asked."""
         ids: set[int] = set()
         word_to_id, stem_to_id = self._tokenizer.word_to_id, self._tokenizer.stem_to_sid
-        for word in _SPLIT.findall(query.lower()):
+        for word in words(query):
             token = word_to_id.get(word)
             if token is None and word not in self._stopwords:
-                token = stem_to_id.get(_STEMMER.stemWord(word))
+                token = stem_to_id.get(stem(word))
             if token is not None:
                 ids.add(token)
         return sorted(ids)

@@ -1,27 +1,197 @@
-"""Settings → a build: wires corpus, model and progress bar to index_store.build_index."""
+"""Making a build: corpus files → passages → vectors, BM25 and row facts → a published folder.
+
+Only `qa build` (and tests and benchmarks) import this module; serving loads builds through
+`qa.indexing.layout` and never imports the ingestion stack.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from qa.ingest.chunking import ChunkingConfig
-from qa.encoders.torch_backend import Embedder, embedder_from_settings
-from qa.indexing.layout import BuildConfig, BuildReport, build_index, is_up_to_date
+import numpy as np
+
+from qa.domain import Document, Passage
+from qa.encoders import Embedder, embedder_from_settings
+from qa.errors import IndexLoadError
+from qa.indexing import dense, layout
+from qa.indexing.bm25 import LexicalIndex
+from qa.indexing.row_facts import RowFacts
+from qa.ingest.boilerplate import BoilerplateFilter
+from qa.ingest.chunking import ChunkingConfig, chunk_document
+from qa.ingest.readers import corpus_hash, load_corpus
 from qa.settings import Settings
 
 
-def build_config(settings: Settings) -> BuildConfig:
-    return BuildConfig(
-        corpus=tuple(settings.corpus),
-        model_name=settings.model,
-        chunking=ChunkingConfig(settings.chunk_min_words, settings.chunk_max_words,
-                                settings.chunk_overlap_sentences),
-        boilerplate_file=settings.boilerplate_file,
-        ann_threshold=settings.ann_threshold,
-        hnsw_m=settings.hnsw_m,
-        hnsw_ef_construction=settings.hnsw_ef_construction,
-        batch_size=settings.embed_batch_size,
-    )
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything besides the corpus files that changes what a build produces."""
+
+    corpus: tuple[Path, ...]
+    model_name: str
+    chunking: ChunkingConfig
+    boilerplate_file: Path
+    ann_threshold: int
+    hnsw_m: int
+    hnsw_ef_construction: int
+    batch_size: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BuildConfig:
+        return cls(
+            corpus=tuple(settings.corpus),
+            model_name=settings.model,
+            chunking=ChunkingConfig(settings.chunk_min_words, settings.chunk_max_words,
+                                    settings.chunk_overlap_sentences),
+            boilerplate_file=settings.boilerplate_file,
+            ann_threshold=settings.ann_threshold,
+            hnsw_m=settings.hnsw_m,
+            hnsw_ef_construction=settings.hnsw_ef_construction,
+            batch_size=settings.embed_batch_size,
+        )
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        digest.update(json.dumps([self.chunking.min_words, self.chunking.max_words,
+                                  self.chunking.overlap_sentences,
+                                  *dense.fingerprint_parts(self.ann_threshold, self.hnsw_m,
+                                                           self.hnsw_ef_construction)]).encode())
+        digest.update(self.boilerplate_file.read_bytes() if self.boilerplate_file.exists() else b"")
+        return digest.hexdigest()[:16]
+
+
+@dataclass
+class BuildReport:
+    documents: int = 0
+    passages: int = 0
+    re_embedded: int = 0
+    reused: int = 0
+    dropped_boilerplate: int = 0
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    dense_index: str = ""
+    path: Path | None = None
+    skipped: bool = False
+
+
+@dataclass
+class ChunkedCorpus:
+    """The corpus read and cut into passages, exactly as a build indexes it."""
+
+    documents: list[Document]
+    passages: list[Passage]
+    dropped_boilerplate: int
+    warnings: list[str]
+    content_hash: str
+
+
+def text_key(model_name: str, text: str) -> str:
+    """The embedding cache key: a model and the exact text it embedded."""
+    return hashlib.sha256(f"{model_name}\0{text}".encode()).hexdigest()
+
+
+def is_up_to_date(config: BuildConfig, index_dir: Path) -> bool:
+    """True when the live build was made from the same corpus, model and settings."""
+    build = layout.current_build(index_dir)
+    if build is None:
+        return False
+    try:
+        manifest = layout.read_manifest(build)
+    except IndexLoadError:
+        return False
+    return (manifest.get("format_version") == layout.FORMAT_VERSION
+            and manifest.get("model", {}).get("name") == config.model_name
+            and manifest.get("corpus_hash") == corpus_hash(config.corpus)
+            and manifest.get("config_hash") == config.fingerprint())
+
+
+def chunk_corpus(config: BuildConfig) -> ChunkedCorpus:
+    """Read every corpus file and cut it into passages (boilerplate dropped and counted)."""
+    loaded = load_corpus(config.corpus)
+    boilerplate = BoilerplateFilter.from_file(config.boilerplate_file)
+    passages: list[Passage] = []
+    dropped = 0
+    for doc in loaded.documents:
+        doc_passages, doc_dropped = chunk_document(doc, config.chunking, boilerplate)
+        passages.extend(doc_passages)
+        dropped += doc_dropped
+    return ChunkedCorpus(loaded.documents, passages, dropped, loaded.warnings, loaded.content_hash)
+
+
+def embed_by_length(embedder: Embedder, texts: Sequence[str], batch_size: int,
+                    progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Encode in order of length, so each batch pads to texts of about its own length (as
+    sentence-transformers does), then put the rows back in the order given."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    encoded = embedder.encode([texts[i] for i in order], batch_size=batch_size, progress=progress)
+    vectors = np.empty_like(encoded)
+    vectors[np.asarray(order, dtype=np.int64)] = encoded
+    return vectors
+
+
+def build_index(
+    config: BuildConfig,
+    index_dir: Path,
+    embedder: Embedder,
+    progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+) -> BuildReport:
+    """Read, chunk, embed (reusing cached vectors), index and publish a new build atomically."""
+    started = time.perf_counter()
+    chunked = chunk_corpus(config)
+    passages = chunked.passages
+    report = BuildReport(documents=len(chunked.documents), passages=len(passages),
+                         dropped_boilerplate=chunked.dropped_boilerplate, warnings=chunked.warnings)
+
+    texts = [p.embedding_text() for p in passages]
+    keys = [text_key(config.model_name, t) for t in texts]
+    cache = _previous_vectors(index_dir, config.model_name)
+    missing = [i for i, key in enumerate(keys) if key not in cache]
+    report.re_embedded, report.reused = len(missing), len(keys) - len(missing)
+    progress = progress_factory(len(missing)) if progress_factory and missing else None
+    fresh = embed_by_length(embedder, [texts[i] for i in missing], config.batch_size, progress) \
+        if missing else None
+    dimension = fresh.shape[1] if fresh is not None else embedder.dimension
+    vectors = np.zeros((len(passages), dimension), dtype=np.float32)
+    if fresh is not None:
+        vectors[np.asarray(missing, dtype=np.int64)] = fresh
+    for i, key in enumerate(keys):
+        if key in cache:
+            vectors[i] = cache[key]
+
+    dense_index, dense_info = dense.build(vectors, config.ann_threshold, config.hnsw_m,
+                                          config.hnsw_ef_construction)
+    report.dense_index = dense_info["type"]
+    lexical = LexicalIndex.build(texts)
+
+    def write_files(folder: Path) -> None:
+        layout.write_passages(folder / layout.PASSAGES, passages)
+        (folder / layout.DOCUMENTS).write_text(
+            json.dumps(_documents_json(chunked.documents), ensure_ascii=False), encoding="utf-8")
+        layout.write_vectors(folder, vectors, dense_index)
+        lexical.save(folder / layout.BM25_DIR)
+        RowFacts.of(passages, len(passages)).save(folder)
+
+    manifest = {
+        "model": {"name": config.model_name, "dimension": int(dimension)},
+        "corpus_hash": chunked.content_hash,
+        "config_hash": config.fingerprint(),
+        "documents": report.documents,
+        "passages": report.passages,
+        "dense_index": dense_info,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - started, 3),
+        "stats": {"re_embedded": report.re_embedded, "reused": report.reused,
+                  "dropped_boilerplate": report.dropped_boilerplate},
+    }
+    report.path = layout.write_build(index_dir, manifest, write_files, chunked.content_hash)
+    report.seconds = time.perf_counter() - started
+    return report
 
 
 def _tqdm_progress(total: int) -> Callable[[int], None]:
@@ -40,9 +210,28 @@ def _tqdm_progress(total: int) -> Callable[[int], None]:
 def run_build(settings: Settings, if_needed: bool = False, show_progress: bool = False,
               embedder: Embedder | None = None) -> BuildReport:
     """Build unless `if_needed` and the live index already matches corpus, model and settings."""
-    config = build_config(settings)
+    config = BuildConfig.from_settings(settings)
     if if_needed and is_up_to_date(config, settings.index_dir):
         return BuildReport(skipped=True)
     embedder = embedder or embedder_from_settings(settings)
     return build_index(config, settings.index_dir, embedder,
                        progress_factory=_tqdm_progress if show_progress else None)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _previous_vectors(index_dir: Path, model_name: str) -> dict[str, np.ndarray]:
+    """Vectors of the live build keyed by text hash, when it used the same model; else empty."""
+    try:
+        previous = layout.load_index(index_dir, expected_model=model_name)
+    except IndexLoadError:
+        return {}
+    return {text_key(model_name, p.embedding_text()): np.array(previous.embeddings[row])
+            for row, p in enumerate(previous.passages)}
+
+
+def _documents_json(documents: Sequence[Document]) -> dict[str, dict[str, Any]]:
+    return {d.id: {"title": d.title, "summary": d.summary, "reviewed": d.reviewed,
+                   "topics": list(d.topics), "evidence": d.evidence, "path": d.path,
+                   "sources": [{"name": s.name, "url": s.url, "year": s.year} for s in d.sources]}
+            for d in documents}

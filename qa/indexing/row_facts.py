@@ -35,8 +35,7 @@ class RowFacts:
 
     @classmethod
     def of(cls, passages: Iterable[Passage], count: int) -> RowFacts:
-        """The facts of `count` passages, in one pass (for an index built in memory, or a
-        build written before the facts were stored)."""
+        """The facts of `count` passages, in one pass (what a build stores)."""
         documents = np.empty(count, dtype=np.int32)
         reviewed = np.empty(count, dtype=bool)
         numbers: dict[str, int] = {}
@@ -57,10 +56,8 @@ class RowFacts:
             encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> RowFacts | None:
-        """The stored facts (memory-mapped), or None for a build that has none."""
-        if not all((directory / name).exists() for name in FILES):
-            return None
+    def load(cls, directory: Path) -> RowFacts:
+        """The stored facts (memory-mapped); a missing file raises OSError."""
         topics = json.loads((directory / TOPIC_ROWS).read_text(encoding="utf-8"))
         if not isinstance(topics, dict):
             raise ValueError(f"{TOPIC_ROWS} is not a JSON object")

@@ -12,20 +12,19 @@ import math
 import re
 from dataclasses import dataclass
 from itertools import groupby
-from pathlib import Path
 
 import blingfire
-import yaml
 
 from qa.domain import Document, Passage
-from qa.errors import ConfigError
+from qa.ingest.boilerplate import BoilerplateFilter
+from qa.settings import setting_default
 
 
 @dataclass(frozen=True)
 class ChunkingConfig:
-    min_words: int = 60
-    max_words: int = 200
-    overlap_sentences: int = 1
+    min_words: int = setting_default("chunk_min_words")
+    max_words: int = setting_default("chunk_max_words")
+    overlap_sentences: int = setting_default("chunk_overlap_sentences")
 
 
 @dataclass(frozen=True)
@@ -33,27 +32,6 @@ class _Sentence:
     start: int
     end: int
     words: int
-
-
-class BoilerplateFilter:
-    """Recognises calls to action and banners; patterns live in an operator-editable YAML file."""
-
-    def __init__(self, patterns: list[str]) -> None:
-        try:
-            self._patterns = [re.compile(p, re.IGNORECASE) for p in patterns]
-        except re.error as exc:
-            raise ConfigError(f"invalid boilerplate pattern: {exc}") from exc
-
-    @classmethod
-    def from_file(cls, path: Path) -> BoilerplateFilter:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read boilerplate patterns {path}: {exc}") from exc
-        return cls([str(p) for p in data.get("patterns", [])])
-
-    def matches(self, sentence: str) -> bool:
-        return any(p.search(sentence) for p in self._patterns)
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -41,6 +41,7 @@ class LoadResult:
 
     documents: list[Document] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    content_hash: str = ""  # of the bytes these documents were made from (see corpus_hash)
 
 
 class _SkipFile(Exception):
@@ -63,14 +64,19 @@ def iter_corpus_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
             raise CorpusError(f"corpus path not found: {path}")
 
 
+def _hash_entry(digest: Any, relative: str, raw: bytes) -> None:
+    digest.update(relative.encode())
+    digest.update(b"\0")
+    digest.update(raw)
+    digest.update(b"\0")
+
+
 def corpus_hash(paths: Iterable[Path]) -> str:
-    """A content hash of every corpus file, so a build can tell whether the index is stale."""
+    """A content hash of every corpus file, so a build can tell whether the index is stale.
+    `load_corpus` computes the same hash over the bytes it actually read."""
     digest = hashlib.sha256()
     for file, root in iter_corpus_files(paths):
-        digest.update(file.relative_to(root).as_posix().encode())
-        digest.update(b"\0")
-        digest.update(file.read_bytes())
-        digest.update(b"\0")
+        _hash_entry(digest, file.relative_to(root).as_posix(), file.read_bytes())
     return digest.hexdigest()
 
 
@@ -79,10 +85,15 @@ def load_corpus(paths: Iterable[Path]) -> LoadResult:
     paths = list(paths)
     result = LoadResult()
     seen: set[str] = set()
+    # Each file is read once and the hash taken from those bytes: a file edited while a build
+    # runs is recorded as what was indexed, so the next `--if-needed` build sees the edit.
+    digest = hashlib.sha256()
     for file, root in iter_corpus_files(paths):
         relative = file.relative_to(root).as_posix()
         try:
-            docs = _load_file(file, relative, result.warnings)
+            raw = file.read_bytes()
+            _hash_entry(digest, relative, raw)
+            docs = _load_file(file, raw, relative, result.warnings)
         except _SkipFile as exc:
             result.warnings.append(f"{file}: skipped: {exc}")
             continue
@@ -98,14 +109,15 @@ def load_corpus(paths: Iterable[Path]) -> LoadResult:
     if not result.documents:
         where = ", ".join(str(p) for p in paths) or "(no path given)"
         raise CorpusError(f"no usable document in corpus: {where}")
+    result.content_hash = digest.hexdigest()
     return result
 
 
-def _load_file(file: Path, relative: str, warnings: list[str]) -> list[Document]:
+def _load_file(file: Path, raw: bytes, relative: str, warnings: list[str]) -> list[Document]:
     suffix = file.suffix.lower()
+    text = raw.decode("utf-8")
     if suffix == ".jsonl":
-        return _load_jsonl(file, warnings)
-    text = file.read_text(encoding="utf-8")
+        return _load_jsonl(file, text, warnings)
     if suffix in (".md", ".markdown"):
         return [_load_markdown(text, file, relative)]
     if suffix in (".html", ".htm"):
@@ -277,31 +289,30 @@ def _has_boilerplate_hint(tag: Any) -> bool:
 
 # --- JSONL --------------------------------------------------------------------------------------
 
-def _load_jsonl(file: Path, warnings: list[str]) -> list[Document]:
+def _load_jsonl(file: Path, content: str, warnings: list[str]) -> list[Document]:
     docs = []
-    with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise ValueError("not a JSON object")
-                doc_id, text = record.get("id"), record.get("text")
-                if not doc_id or not isinstance(text, str) or not text.strip():
-                    raise ValueError("needs a non-empty 'id' and 'text'")
-            except ValueError as exc:
-                warnings.append(f"{file}:{number}: skipped line: {exc}")
-                continue
-            title = str(record.get("title") or doc_id)
-            url = str(record.get("url") or "")
-            source_name = str(record.get("source") or title)
-            docs.append(Document(
-                id=str(doc_id), title=title, text=text, path=f"{file.name}:{number}",
-                blocks=paragraph_blocks(text, title),
-                sources=(Source(name=source_name, url=url),) if (url or record.get("source")) else (),
-                reviewed=_date_text(record.get("reviewed")),
-            ))
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+            doc_id, text = record.get("id"), record.get("text")
+            if not doc_id or not isinstance(text, str) or not text.strip():
+                raise ValueError("needs a non-empty 'id' and 'text'")
+        except ValueError as exc:
+            warnings.append(f"{file}:{number}: skipped line: {exc}")
+            continue
+        title = str(record.get("title") or doc_id)
+        url = str(record.get("url") or "")
+        source_name = str(record.get("source") or title)
+        docs.append(Document(
+            id=str(doc_id), title=title, text=text, path=f"{file.name}:{number}",
+            blocks=paragraph_blocks(text, title),
+            sources=(Source(name=source_name, url=url),) if (url or record.get("source")) else (),
+            reviewed=_date_text(record.get("reviewed")),
+        ))
     if not docs:
         raise _SkipFile("no usable JSONL line")
     return docs

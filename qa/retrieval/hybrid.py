@@ -7,41 +7,43 @@ the abstention threshold uses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from qa.domain import Hit
+from qa.indexing import dense as dense_index
 from qa.indexing.layout import LoadedIndex
-from qa.indexing.row_facts import RowFacts
-from qa.settings import Settings
-from qa.stage_clock import NULL_CLOCK, NullClock
+from qa.retrieval import overlap
 from qa.retrieval.synonyms import SynonymTable
-
+from qa.settings import setting_default
 
 Ranked = tuple[int, float, float]  # (row, fused score, cosine similarity)
 Ranking = list[tuple[int, float]]  # one retriever's (row, score) pairs, best first
 SIMILARITY_BLOCK = 16  # candidates whose similarity is computed together (see _ranked)
-
-
-def _default(name: str):
-    """The default of the setting of the same name: the settings are the one place they live."""
-    return Settings.model_fields[name].default
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class RetrievalParams:
-    candidates: int = _default("candidates")
-    rrf_k: int = _default("rrf_k")
-    max_per_document: int = _default("max_per_document")
-    dedup_similarity: float = _default("dedup_similarity")
-    unreviewed_weight: float = _default("unreviewed_weight")
-    dense_weight: float = _default("dense_weight")
+    candidates: int = setting_default("candidates")
+    rrf_k: int = setting_default("rrf_k")
+    max_per_document: int = setting_default("max_per_document")
+    dedup_similarity: float = setting_default("dedup_similarity")
+    unreviewed_weight: float = setting_default("unreviewed_weight")
+    dense_weight: float = setting_default("dense_weight")
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetrievalParams:
-        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
+
+@dataclass(frozen=True)
+class Query:
+    """A question as retrieval reads it: its text, the text BM25 searches (with the synonym
+    table's expansions) and its embedding."""
+
+    text: str
+    expanded: str
+    vector: np.ndarray
 
 
 class HybridRetriever:
@@ -51,10 +53,7 @@ class HybridRetriever:
         self.index = index
         self.synonyms = synonyms
         self.params = params
-        # Stored with the index; made in one pass over the passages only for an index built in
-        # memory or by an older version. A question then decodes only the passages it returns.
-        facts = index.row_facts if index.row_facts is not None else \
-            RowFacts.of(index.passages, len(index.passages))
+        facts = index.row_facts  # stored with the index: a question decodes only what it returns
         self._topic_rows = facts.topics
         self._document_of_row = np.asarray(facts.documents)  # 4 bytes a passage, shared
         self._reviewed = np.asarray(facts.reviewed)
@@ -62,45 +61,55 @@ class HybridRetriever:
         # A plain ndarray view of the memory-mapped vectors: still shared, no copy, but without
         # np.memmap's per-indexing overhead.
         self._vectors = np.asarray(index.embeddings)
+        # A graph search is long enough to hide other work behind it (see `rankings`).
+        self.overlap = dense_index.is_graph(index.dense)
+
+    def query(self, text: str, vector: np.ndarray) -> Query:
+        return Query(text, self.synonyms.expand(text), vector)
+
+    def rankings(self, query: Query, beside: Callable[[], T]) -> tuple[T, Ranking, Ranking]:
+        """`beside()` (the caller's own work on the question, such as triage) and the dense and
+        BM25 rankings. With an HNSW index FAISS releases the GIL for long enough that `beside`
+        and BM25 run on a side thread while this one searches, so they cost almost nothing; a
+        flat index answers so fast that the hand-over would cost more than it hides
+        (docs/performance.md), so there they run one after the other."""
+        k = self.params.candidates
+        if not self.index.passages:
+            return beside(), [], []
+        if self.overlap:
+            side = overlap.pool().submit(self._beside_and_lexical, beside, query)
+            dense = self.dense(query.vector, k)
+            first, lexical = side.result()
+            return first, dense, lexical
+        first = beside()
+        return first, self.dense(query.vector, k), self.lexical(query, k)
 
     def dense(self, query_vector: np.ndarray, k: int) -> Ranking:
         scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), k)
         return [(r, s) for r, s in zip(rows[0].tolist(), scores[0].tolist()) if r >= 0]
 
-    def lexical(self, question: str, k: int) -> Ranking:
-        return self.index.lexical.search(self.synonyms.expand(question), k)
+    def lexical(self, query: Query, k: int) -> Ranking:
+        return self.index.lexical.search(query.expanded, k)
 
-    def search(self, question: str, query_vector: np.ndarray, k: int,
-               prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
+    def search(self, query: Query, k: int, prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
         """Top-k diverse hits; passages tagged with `prefer_topics` (if any match) come first."""
-        dense, lexical = self.rankings(question, query_vector, clock)
-        return self.fuse(query_vector, dense, lexical, k, prefer_topics, clock)
+        _, dense, lexical = self.rankings(query, lambda: None)
+        return self.fuse(query.vector, dense, lexical, k, prefer_topics)
 
     def fuse(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, k: int,
-             prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
-        """`search` from rankings already made: the engine runs BM25 beside the dense search."""
+             prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
+        """The top-k diverse hits of rankings already made."""
         rows = self._diversify(self._ranked(query_vector, dense, lexical, prefer_topics), k)
-        hits = [self._hit(*ranked) for ranked in rows]
-        clock.lap("fusion")
-        return hits
+        return [self._hit(*ranked) for ranked in rows]
 
-    def candidates(self, question: str, query_vector: np.ndarray,
-                   prefer_topics: tuple[str, ...] = (), clock: NullClock = NULL_CLOCK) -> list[Hit]:
+    def candidates(self, query: Query, prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
         """Every fused candidate in rank order, before de-duplication and per-document caps."""
-        dense, lexical = self.rankings(question, query_vector, clock)
+        _, dense, lexical = self.rankings(query, lambda: None)
         return [self._hit(*ranked) for ranked in
-                self._ranked(query_vector, dense, lexical, prefer_topics)]
+                self._ranked(query.vector, dense, lexical, prefer_topics)]
 
-    def rankings(self, question: str, query_vector: np.ndarray,
-                 clock: NullClock = NULL_CLOCK) -> tuple[Ranking, Ranking]:
-        """The dense and the BM25 ranking of the question, one after the other."""
-        if not self.index.passages:
-            return [], []
-        dense = self.dense(query_vector, self.params.candidates)
-        clock.lap("dense")
-        lexical = self.lexical(question, self.params.candidates)
-        clock.lap("bm25")
-        return dense, lexical
+    def _beside_and_lexical(self, beside: Callable[[], T], query: Query) -> tuple[T, Ranking]:
+        return beside(), self.lexical(query, self.params.candidates)
 
     def _hit(self, row: int, fused: float, similarity: float) -> Hit:
         return Hit(self.index.passages[row], row, fused, similarity)

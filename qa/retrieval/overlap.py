@@ -1,9 +1,10 @@
-"""A few threads per process for work that overlaps a FAISS search.
+"""A few threads per process for work that overlaps a FAISS graph search (see
+`HybridRetriever.rankings`).
 
-FAISS releases the GIL while it searches, and after the model's encode the second core is idle.
-So the engine hands triage and BM25 (Python and NumPy) to one of these threads and runs the dense
-search on its own: the two overlap. The pool is made on first use in each process, because
-threads do not survive the fork that starts a serving worker.
+FAISS releases the GIL while it searches, and after the model's encode the second core is idle,
+so the caller's own work and BM25 run on one of these threads during the search. The pool is made
+on first use in each process, because threads do not survive the fork that starts a serving
+worker.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ _pool: ThreadPoolExecutor | None = None
 _owner_pid: int | None = None
 
 
-def side_pool() -> ThreadPoolExecutor:
+def pool() -> ThreadPoolExecutor:
     """This process's pool (made on first use, and again in a forked child)."""
     global _pool, _owner_pid
     pid = os.getpid()

@@ -14,6 +14,7 @@ import ahocorasick
 import yaml
 
 from qa.errors import ConfigError
+from qa.text import fold
 
 
 class SynonymTable:
@@ -39,8 +40,6 @@ class SynonymTable:
             self._variants.add_word(variant, tuple(numbers))
         if owners:
             self._variants.make_automaton()
-        # One question is expanded for BM25 and again for highlighting: remember the last one.
-        self._last: tuple[str, str] = ("", "")
 
     @classmethod
     def from_file(cls, path: Path) -> SynonymTable:
@@ -55,21 +54,13 @@ class SynonymTable:
 
     def expand(self, query: str) -> str:
         """The query plus the variants of every group it mentions."""
-        last = self._last
-        if last[0] == query:
-            return last[1]
-        expanded = self._expand(query)
-        self._last = (query, expanded)
-        return expanded
-
-    def _expand(self, query: str) -> str:
-        lowered = query.lower().replace("\u2019", "'")
+        lowered = fold(query)
         if not self._groups:
             return query
         mentioned = sorted({number for _, numbers in self._variants.iter(lowered)
                             for number in numbers})
         extra: list[str] = []
-        for number in mentioned:  # in table order, as the expansion has always been written
+        for number in mentioned:  # in table order
             if self._patterns[number].search(lowered):
                 group = self._groups[number]
                 extra.extend(v for v in group if v not in lowered)

@@ -26,16 +26,11 @@ from pathlib import Path
 import yaml
 
 from qa.errors import ConfigError
-from qa.safety.literal_gate import LiteralGate
+from qa.text import fold
 
 CATEGORIES = ("emergency", "out_of_scope", "unproven_clinic", "personal_advice")
 _CONTEXTS = ("plain", "symptom", "none")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
-
-
-def normalise_for_rules(question: str) -> str:
-    """Lower case, straight apostrophes, single spaces: the text patterns are matched against."""
-    return " ".join(question.translate(_APOSTROPHES).lower().split())
+normalise_for_rules = fold  # the text patterns are matched against
 
 
 def _compile(patterns: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]:
@@ -48,31 +43,12 @@ def _compile(patterns: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]
     return tuple(compiled)
 
 
-def _any_of(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str] | None:
-    """One regex that matches where any of `patterns` would: a cheap first test, so most rules
-    cost one search instead of one per pattern. None if they cannot be joined (a pattern with
-    global flags or numbered back-references)."""
-    if any(re.search(r"\\\d", p.pattern) for p in patterns):
-        return None
-    try:
-        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
-    except re.error:
-        return None
-
-
 def _first(patterns: Sequence[re.Pattern[str]], text: str) -> re.Match[str] | None:
     for pattern in patterns:
         found = pattern.search(text)
         if found:
             return found
     return None
-
-
-def _first_gated(patterns: Sequence[re.Pattern[str]], gate: LiteralGate, text: str) -> str | None:
-    """The text of the first match in file order, searching only what the gate lets through
-    (patterns it leaves out cannot match, so the first match is the same)."""
-    found = _first([patterns[number] for number in sorted(gate.possible(text))], text)
-    return found.group(0) if found else None
 
 
 def _strip(text: str, patterns: Sequence[re.Pattern[str]]) -> str:
@@ -97,12 +73,6 @@ class Rule:
     past_counts: bool = False
     report_anywhere: bool = False
     tags: tuple[str, ...] = ()
-
-    prefilter: re.Pattern[str] | None = None  # all patterns joined (see _any_of)
-
-    def may_match(self, text: str) -> bool:
-        """False only when no pattern of the rule can match `text`."""
-        return self.prefilter is None or self.prefilter.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -236,11 +206,6 @@ class RuleSet:
         self.scope_terms = tuple(scope_terms)
         self.terms = dict(terms or {})
         self.off_topic_terms = tuple(off_topic_terms)
-        # One pass over the question names the patterns that could match; only those are
-        # searched (see qa.safety.literal_gate). A rule without a prefilter is always tried.
-        # The in-scope terms are not gated: most questions match one of the first few.
-        self._rule_gate = LiteralGate([rule.prefilter for rule in self.rules])
-        self._off_topic_gate = LiteralGate(self.off_topic_terms)
 
     @classmethod
     def from_file(cls, path: Path) -> RuleSet:
@@ -276,8 +241,8 @@ class RuleSet:
         """Every rule whose pattern matched, in file order: fired, or set aside with a note."""
         text = normalise_for_rules(question)
         findings = []
-        for number in sorted(self._rule_gate.possible(text)):
-            finding = self._evaluate_rule(self.rules[number], text)
+        for rule in self.rules:
+            finding = self._evaluate_rule(rule, text)
             if finding:
                 findings.append(finding)
         return findings
@@ -289,16 +254,14 @@ class RuleSet:
 
     def off_topic_term(self, question: str) -> str | None:
         """The first off-topic vocabulary term in the question, if any."""
-        return _first_gated(self.off_topic_terms, self._off_topic_gate,
-                            normalise_for_rules(question))
+        found = _first(self.off_topic_terms, normalise_for_rules(question))
+        return found.group(0) if found else None
 
     def has_term(self, name: str, question: str) -> bool:
         """Whether the question contains a term of the named set (`terms.<name>`)."""
         return _first(self.terms.get(name, ()), normalise_for_rules(question)) is not None
 
     def _evaluate_rule(self, rule: Rule, text: str) -> Finding | None:
-        if not rule.may_match(text):
-            return None
         matches = [m for p in rule.patterns for m in p.finditer(text)]
         if not matches:
             return None
@@ -356,5 +319,4 @@ def _rule(raw: object, terms: Mapping[str, tuple[re.Pattern[str], ...]], where: 
         context=context, past_counts=bool(raw.get("past_counts", False)),
         report_anywhere=bool(raw.get("report_anywhere", False)),
         tags=tuple(str(t) for t in raw.get("tags") or ()),
-        prefilter=_any_of(patterns),
     )

@@ -22,8 +22,9 @@ import numpy as np
 import yaml
 
 from qa.domain import Triage
-from qa.encoders.torch_backend import Embedder
+from qa.encoders import Embedder
 from qa.errors import ConfigError
+from qa.settings import Settings, setting_default
 from qa.safety.rules import Finding, RuleSet, normalise_for_rules
 
 PRIORITY = ("emergency", "out_of_scope", "unproven_clinic", "personal_advice")
@@ -131,12 +132,12 @@ def validate_examples(data: object, where: str) -> dict[str, dict[str, Example]]
 class Thresholds:
     """Example-similarity thresholds (see the settings of the same names)."""
 
-    example: float = 0.85
-    margin: float = 0.10
-    emergency: float = 0.45
-    emergency_margin: float = 0.20
-    out_of_scope: float = 0.30
-    out_of_scope_margin: float = 0.05
+    example: float = setting_default("triage_example_min_similarity")
+    margin: float = setting_default("triage_example_margin")
+    emergency: float = setting_default("triage_emergency_min_similarity")
+    emergency_margin: float = setting_default("triage_emergency_margin")
+    out_of_scope: float = setting_default("out_of_scope_min_similarity")
+    out_of_scope_margin: float = setting_default("out_of_scope_margin")
 
 
 class Triager:
@@ -150,7 +151,7 @@ class Triager:
         self.thresholds = thresholds
 
     @classmethod
-    def from_settings(cls, settings, embedder: Embedder) -> Triager:
+    def from_settings(cls, settings: Settings, embedder: Embedder) -> Triager:
         """Rules and examples from the configured files; the examples are encoded here, once."""
         thresholds = Thresholds(
             example=settings.triage_example_min_similarity,
@@ -170,7 +171,9 @@ class Triager:
 
     def triage_many(self, questions: Sequence[str]) -> list[Triage]:
         """Route many questions, encoded in one batch (for evaluation)."""
-        vectors = self.embedder.encode(list(questions)) if questions else []
+        if not questions:
+            return []
+        vectors = self.embedder.encode(list(questions))
         return [self.decide(q, v) for q, v in zip(questions, vectors)]
 
     def decide(self, question: str, vector: np.ndarray) -> Triage:

@@ -1,7 +1,8 @@
 """Pick up a new index while serving, without a restart and without a failed request.
 
 The holder keeps a reference to the live engine. A reload loads and verifies the new build fully
-*beside* the old one (sharing the model and the safety triage, which do not change), then replaces
+*beside* the old one (sharing the model; the triage rules and examples are read again, so an
+operator's edit to them takes effect with the same reload), then replaces
 the reference in one assignment. A request that already holds the old engine finishes on it; the
 next one gets the new engine. A broken new build is refused and the old engine keeps serving.
 """
@@ -30,21 +31,18 @@ class EngineHolder:
     def engine(self) -> QAEngine:
         return self._engine
 
-    def __getattr__(self, name: str) -> Any:
-        """Stand in for the live engine, so adapters can hold the holder and never a stale engine."""
-        return getattr(self._engine, name)
-
     def reload(self) -> dict[str, Any]:
-        """Load the live build and swap it in; raises IndexLoadError (old engine kept) if broken."""
+        """Load the live build and the triage rules, and swap them in together; raises
+        IndexLoadError or ConfigError (the old engine kept) if either is broken. `reloaded` says
+        whether the index changed; the triage rules are read again either way."""
         with self._lock:
             old = self._engine
             index = load_index(old.settings.index_dir, expected_model=old.settings.model)
-            if Path(index.path) == Path(old.index.path):
-                return {"reloaded": False, "build": index.path.name}
-            new = QAEngine(index, old.embedder, old.settings, triager=old.triager,
-                           policy=old.policy)
+            changed = Path(index.path) != Path(old.index.path)
+            new = QAEngine.from_settings(old.settings, embedder=old.embedder,
+                                         index=index if changed else old.index)
             self._engine = new
         if self._on_swap:
             self._on_swap(new)
-        return {"reloaded": True, "build": index.path.name,
+        return {"reloaded": changed, "build": index.path.name,
                 "passages": index.manifest.get("passages")}

@@ -1,33 +1,38 @@
-"""Refuse hostile requests (oversized headers, hostile bodies) before any parser sees them.
+"""The request guard: hostile requests and too many questions are refused before any parser or
+the model sees them. Two ASGI middlewares, each answering in the project's one error shape.
 
-An ASGI middleware, so it runs before FastAPI reads the body: a body larger than the limit (by
-Content-Length or while streaming) → 413; headers over the limit → 431; a body that trickles in slower than the timeout → 408;
-bytes that are not UTF-8 → 400; JSON nested deeper than the limit (which would make the JSON parser
-recurse without bound) → 400. Every refusal uses the project's one error shape.
+`RequestGuard`: a body larger than the limit (by Content-Length or while streaming) → 413;
+headers over the limit → 431; a body that trickles in slower than the timeout → 408; bytes that
+are not UTF-8 → 400; JSON nested deeper than the limit (which would make the JSON parser recurse
+without bound) → 400.
+
+`RateLimiter`: per-client limits on the question endpoints, on the maintained `limits` library.
+A client is its IP address (the real one: behind a reverse proxy, uvicorn's ProxyHeadersMiddleware
+rewrites it from X-Forwarded-For only when the direct peer is a configured trusted proxy) and,
+when the widget sends one, its session id. Sessions are limited at `QA_RATE_LIMIT`; an IP as a
+whole at `QA_RATE_LIMIT_PER_IP`, so rotating session ids cannot lift the ceiling and many people
+behind one NAT address are not throttled by each other. Refusals are 429 with Retry-After: JSON,
+or the `429.html` page for a browser's no-JavaScript form post.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import math
+import re
+import time
+from collections.abc import Callable
 
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qa.errors import error_body
+from qa.server.responses import HttpMiddleware, send_error, send_response
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-async def send_error(send: Send, status: int, code: str, message: str,
-                     headers: dict[str, str] | None = None) -> None:
-    """Write a complete JSON error response in the shape every endpoint uses."""
-    body = json.dumps(error_body(code, message)).encode()
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"x-content-type-options", b"nosniff")]
-    for name, value in (headers or {}).items():
-        raw_headers.append((name.lower().encode(), value.encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
+SESSION_HEADER = b"x-qa-session"
+_SESSION_SHAPE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 def json_depth_exceeds(body: bytes, limit: int) -> bool:
@@ -53,21 +58,18 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
     return False
 
 
-class RequestGuard:
+class RequestGuard(HttpMiddleware):
     """Size, time, encoding and nesting limits for request bodies."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int = 16_384, body_timeout: float = 10.0,
-                 max_json_depth: int = 32, max_header_bytes: int = 16_384) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float,
+                 max_json_depth: int, max_header_bytes: int = 16_384) -> None:
+        super().__init__(app)
         self.max_header_bytes = max_header_bytes
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
         self.max_json_depth = max_json_depth
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         header_bytes = sum(len(k) + len(v) + 4 for k, v in scope["headers"])
         if header_bytes > self.max_header_bytes:
             await send_error(send, 431, "headers_too_large",
@@ -147,3 +149,64 @@ def _replay(body: bytes, original: Receive) -> Receive:
         return await original()
 
     return receive
+
+
+def parse_rate(value: str) -> RateLimitItem | None:
+    """`30/minute` → a limit; `off` → None, meaning no limit (settings validated the text)."""
+    if value.strip().lower() == "off":
+        return None
+    return parse(value)
+
+
+WaitPage = Callable[[str, int, str], bytes]  # (message, seconds, path asked) -> an HTML page
+
+
+class RateLimiter(HttpMiddleware):
+    """Limits selected (method, path) pairs per client."""
+
+    def __init__(self, app: ASGIApp, rate: str, per_ip_rate: str,
+                 limited: set[tuple[str, str]], wait_page: WaitPage,
+                 exempt_ips: set[str] | None = None,
+                 on_reject: Callable[[], None] | None = None) -> None:
+        super().__init__(app)
+        self.wait_page = wait_page
+        self.session_limit = parse_rate(rate)
+        self.ip_limit = parse_rate(per_ip_rate) if self.session_limit else None
+        self.limited = limited
+        self.exempt_ips = exempt_ips or set()
+        self.on_reject = on_reject
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.session_limit is None or (scope["method"], scope["path"]) not in self.limited:
+            await self.app(scope, receive, send)
+            return
+        ip = (scope.get("client") or ("unknown", 0))[0]
+        if ip in self.exempt_ips:
+            await self.app(scope, receive, send)
+            return
+        session = dict(scope["headers"]).get(SESSION_HEADER, b"").decode("latin-1")
+        checks: list[tuple[RateLimitItem, str]] = []
+        if session and _SESSION_SHAPE.match(session):
+            checks.append((self.session_limit, f"{ip}|{session}"))
+            if self.ip_limit:
+                checks.append((self.ip_limit, ip))
+        else:
+            checks.append((self.session_limit, ip))
+        for limit, key in checks:
+            if not self._limiter.hit(limit, key):
+                reset = self._limiter.get_window_stats(limit, key).reset_time
+                retry = max(1, math.ceil(reset - time.time()))
+                if self.on_reject:
+                    self.on_reject()
+                message = (f"Too many questions in a short time. Please wait {retry} seconds "
+                           "and try again.")
+                accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1")
+                if "text/html" in accept:  # a browser's no-JavaScript form post: a page, not JSON
+                    await send_response(send, 429, self.wait_page(message, retry, scope["path"]),
+                                        "text/html; charset=utf-8", {"Retry-After": str(retry)})
+                else:
+                    await send_error(send, 429, "rate_limited", message,
+                                     headers={"Retry-After": str(retry)})
+                return
+        await self.app(scope, receive, send)

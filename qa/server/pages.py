@@ -1,12 +1,10 @@
-"""The chat page, the embeddable widget and feedback: HTML routes mounted on the API app.
-
-`mount_web(app, settings, engine)` adds:
+"""The HTML routes: the chat page, the embeddable widget and the no-JavaScript feedback form.
 
     GET  /            the chat page            POST /          the same page, answered (no JS)
     GET  /embed       the widget's chat panel  POST /embed     the same, answered (no JS)
     GET  /demo        the widget on a mock clinic page
-    GET  /widget.js   the one-tag embed script  /static/*      CSS, JS, icons
-    POST /api/feedback  thumbs up/down (JSON)  POST /feedback  the same from a plain form (no JS)
+    GET  /widget.js   the one-tag embed script  /static/*      CSS, JS, icons (mounted by create_app)
+    POST /feedback    a thumbs up/down from a plain form (no JS)
 
 Answers are rendered server-side from `Answer.to_json()` — the same JSON the browser script
 renders — so the page reads the same with or without JavaScript. Templates autoescape everything;
@@ -17,25 +15,24 @@ block), so a strict Content-Security-Policy holds.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from qa import __version__
-from qa.domain import AnswerKind
 from qa.engine import QAEngine
 from qa.errors import ConfigError, InvalidQuestion, QAError
-from qa.feedback import FeedbackStore
-from qa.server.security import OriginPolicy, install_origin_policy, normalise_origin
-from qa.settings import Settings
+from qa.server.deps import EngineDep, ServerState, StateDep
+from qa.server.schemas import FeedbackRequest
+from qa.server.security import content_security_policy
+from qa.settings import normalise_origin
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -88,7 +85,6 @@ REGISTRIES = (
 )
 COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 DEFAULT_PRIMARY = "#0b5d7a"
-PASSAGE_ID = r"^[A-Za-z0-9_.:#/@-]{1,200}$"
 EMBED_LIMITS = {"title": 80, "greeting": 400, "starter": 200, "launcher": 40}
 MAX_STARTERS = 5
 
@@ -161,231 +157,219 @@ def _clip(value: str | None, limit: int) -> str:
     return " ".join((value or "").split())[:limit]
 
 
-# --- request models ----------------------------------------------------------------------------
+# --- templates and headers --------------------------------------------------------------------
 
-class FeedbackRequest(BaseModel):
-    """A vote on one answer. The question is stored only if the operator opted in."""
-
-    model_config = ConfigDict(extra="ignore")
-    vote: Literal["up", "down"] = Field(description="Thumbs up or down.")
-    passage_ids: list[Annotated[str, StringConstraints(pattern=PASSAGE_ID)]] = Field(
-        default_factory=list, max_length=20, description="The answer's quoted passage ids.")
-    kind: AnswerKind = Field(default="answer", description="The answer's kind.")
-    question: str | None = Field(default=None, max_length=4000,
-                                 description="Kept only when QA_FEEDBACK_STORE_QUESTIONS is on.")
-
-
-# --- mounting ------------------------------------------------------------------------------------
-
-def _environment() -> Environment:
+def templates() -> Jinja2Templates:
+    """The page templates, with the presentation helpers above as globals."""
+    if not TEMPLATES_DIR.is_dir() or not STATIC_DIR.is_dir():
+        raise ConfigError(f"web assets not found under {WEB_DIR}")
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(segments=highlight_segments, evidence_label=evidence_label,
                        human_date=human_date, is_http_url=is_http_url, strings=STRINGS,
                        registries=REGISTRIES, version=__version__)
-    return env
+    return Jinja2Templates(env=env)
 
 
-def page_headers(frame_ancestors: str = "frame-ancestors 'self'") -> dict[str, str]:
-    """Security headers of every HTML page (no inline script or style is ever needed)."""
-    csp = "; ".join((
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-        "connect-src 'self'", "frame-src 'self'", "form-action 'self'", "base-uri 'none'",
-        "object-src 'none'", frame_ancestors))
-    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "strict-origin-when-cross-origin", "Cache-Control": "no-store"}
+def page_headers(csp: str) -> dict[str, str]:
+    """Headers of every HTML page: the one CSP (qa.server.security) and no caching."""
+    return {"Content-Security-Policy": csp, "Cache-Control": "no-store"}
 
 
-def mount_web(app: FastAPI, settings: Settings, engine: QAEngine) -> None:
-    """Add the chat page, widget, demo, static files, feedback and the origin policy to `app`.
+def wait_page(pages: Jinja2Templates) -> Callable[[str, int, str], bytes]:
+    """The page a rate-limited no-JavaScript form post gets (the message is fixed text)."""
+    def render(message: str, seconds: int, path: str) -> bytes:
+        back = "/embed" if path.startswith("/embed") else "/"
+        return pages.get_template("429.html").render(
+            message=message, back=back, version=__version__).encode()
 
-    Answers come from `app.state.engine` at request time (the engine create_app was given, or the
-    one an index reload swapped in), like /api/ask.
-    """
-    app.state.engine = getattr(app.state, "engine", None) or engine
-    if not TEMPLATES_DIR.is_dir() or not STATIC_DIR.is_dir():
-        raise ConfigError(f"web assets not found under {WEB_DIR}")
-    policy = OriginPolicy(settings.allowed_origins)
-    install_origin_policy(app, policy)
-    templates = Jinja2Templates(env=_environment())
-    store = FeedbackStore.from_settings(settings)
-    app.state.origin_policy = policy
-    app.state.feedback = store
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    self_frame = "frame-ancestors 'self'"
+    return render
 
-    def base_context(mode: str) -> dict[str, Any]:
-        return {
-            "mode": mode,
-            "emergency_number": settings.emergency_number,
-            "crisis_line": settings.crisis_line,
-            "operator_name": settings.operator_name,
-            "store_questions": settings.feedback_store_questions,
-            "max_chars": settings.max_question_chars,
-        }
 
-    def client_config(mode: str, **extra: Any) -> dict[str, Any]:
-        """What the browser script needs, as a JSON data block (never an inline script)."""
-        config = {
-            "mode": mode, "api": {"ask": "/api/ask", "feedback": "/api/feedback"},
-            "storageKey": f"stemcell-qa:{mode}:v1", "emergencyNumber": settings.emergency_number,
-            "sendQuestion": settings.feedback_store_questions, "strings": STRINGS,
-            "evidenceLabels": EVIDENCE_LABELS, "months": MONTHS,
-            "registries": [list(r) for r in REGISTRIES], "starters": list(STARTER_QUESTIONS),
-            "maxChars": settings.max_question_chars,
-        }
-        config.update(extra)
-        return config
+# --- routes ------------------------------------------------------------------------------------
 
-    def ask(question: str) -> tuple[dict[str, Any] | None, str | None, int]:
-        """(answer JSON, error message, status) for a form submission."""
-        try:  # app.state.engine, not `engine`: an index reload may have swapped it
-            return app.state.engine.ask(question).to_json(), None, 200
-        except InvalidQuestion as exc:
-            return None, f"Please check your question: {exc}.", 422
-        except QAError:
-            return None, STRINGS["failed"], 503
+router = APIRouter(include_in_schema=False)
 
-    def conversation(request: Request, question: str | None, answer: dict | None,
-                     error: str | None, here: str) -> dict[str, Any]:
-        """The no-JavaScript conversation state both pages render: the answered turn, or the
-        question kept for correction after an error, and where the forms post back to."""
-        return {
-            "turns": [{"question": question, "answer": answer}] if answer else [],
-            "question": question if error else "", "error": error,
-            "thanks": request.query_params.get("thanks") == "1",
-            "form_action": here, "next": here, "new_chat_href": here,
-        }
 
-    # --- the chat page ---------------------------------------------------------------------
+def _base_context(state: ServerState, mode: str) -> dict[str, Any]:
+    settings = state.settings
+    return {
+        "mode": mode,
+        "emergency_number": settings.emergency_number,
+        "crisis_line": settings.crisis_line,
+        "operator_name": settings.operator_name,
+        "store_questions": settings.feedback_store_questions,
+        "max_chars": settings.max_question_chars,
+    }
 
-    def render_page(request: Request, question: str | None = None, answer: dict | None = None,
-                    error: str | None = None, status: int = 200) -> Response:
-        context = base_context("page") | {
-            "title": "Stem-cell therapy questions",
-            "starters": STARTER_QUESTIONS,
-            "config": client_config("page"),
-        } | conversation(request, question, answer, error, "/")
-        return templates.TemplateResponse(request, "index.html", context, status_code=status,
-                                          headers=page_headers(self_frame))
 
-    @app.get("/", include_in_schema=False)
-    def chat_page(request: Request) -> Response:
-        return render_page(request)
+def _client_config(state: ServerState, mode: str, **extra: Any) -> dict[str, Any]:
+    """What the browser script needs, as a JSON data block (never an inline script)."""
+    settings = state.settings
+    config = {
+        "mode": mode, "api": {"ask": "/api/ask", "feedback": "/api/feedback"},
+        "storageKey": f"stemcell-qa:{mode}:v1", "emergencyNumber": settings.emergency_number,
+        "sendQuestion": settings.feedback_store_questions, "strings": STRINGS,
+        "evidenceLabels": EVIDENCE_LABELS, "months": MONTHS,
+        "registries": [list(r) for r in REGISTRIES], "starters": list(STARTER_QUESTIONS),
+        "maxChars": settings.max_question_chars,
+    }
+    config.update(extra)
+    return config
 
-    @app.post("/", include_in_schema=False)
-    def chat_page_answer(request: Request, question: Annotated[str, Form()] = "",
-                         starter: Annotated[str, Form()] = "") -> Response:
-        text = starter or question
-        answer, error, status = ask(text)
-        return render_page(request, text, answer, error, status)
 
-    # --- the widget's panel ----------------------------------------------------------------
+def _ask(engine: QAEngine, question: str) -> tuple[dict[str, Any] | None, str | None, int]:
+    """(answer JSON, error message, status) for a form submission."""
+    try:
+        return engine.ask(question).to_json(), None, 200
+    except InvalidQuestion as exc:
+        return None, f"Please check your question: {exc}.", 422
+    except QAError:
+        return None, STRINGS["failed"], 503
 
-    def embed_options(request: Request) -> dict[str, Any]:
-        params = request.query_params
-        color = params.get("color", "")
-        parent = params.get("parent", "")
-        try:
-            parent = normalise_origin(parent) if parent else ""
-        except ValueError:
-            parent = ""
-        if parent and not policy.may_frame(parent) and not policy.is_same_origin(
-                parent, request.headers.get("host")):
-            parent = ""  # never post messages to a site the operator did not allow
-        starters = [s for s in (_clip(v, EMBED_LIMITS["starter"])
-                                for v in params.getlist("starter")) if s][:MAX_STARTERS]
-        options = {
-            "title": _clip(params.get("title"), EMBED_LIMITS["title"])
-            or "Questions about stem-cell therapy",
-            "greeting": _clip(params.get("greeting"), EMBED_LIMITS["greeting"])
-            or "Ask a question about stem-cell therapy for autoimmune disease. Every answer is "
-               "quoted from a reviewed source.",
-            "starters": starters or list(STARTER_QUESTIONS[:3]),
-            "color": color if COLOR.match(color) else DEFAULT_PRIMARY,
-            "inline": params.get("mode") == "inline",
-            "parent": parent,
-        }
-        options["on_color"] = readable_on(options["color"])
-        query: list[tuple[str, str]] = [
-            (name, value) for name in ("title", "greeting")
-            if (value := _clip(params.get(name), EMBED_LIMITS[name]))]
-        query += [("starter", s) for s in starters]
-        query += [("color", options["color"]), ("mode", "inline" if options["inline"] else
-                                                "launcher")]
-        if parent:
-            query.append(("parent", parent))
-        options["query"] = urlencode(query)
-        return options
 
-    def render_embed(request: Request, question: str | None = None, answer: dict | None = None,
-                     error: str | None = None, status: int = 200) -> Response:
-        options = embed_options(request)
-        here = f"/embed?{options['query']}"
-        context = base_context("embed") | {
-            "title": options["title"], "greeting": options["greeting"],
-            "starters": options["starters"], "primary": options["color"],
-            "on_primary": options["on_color"], "closable": not options["inline"],
-            "config": client_config("embed", parentOrigin=options["parent"],
-                                    closable=not options["inline"], primary=options["color"],
-                                    onPrimary=options["on_color"],
-                                    starters=options["starters"]),
-        } | conversation(request, question, answer, error, here)
-        return templates.TemplateResponse(request, "embed.html", context, status_code=status,
-                                          headers=page_headers(policy.frame_ancestors()))
+def _conversation(request: Request, question: str | None, answer: dict[str, Any] | None,
+                  error: str | None, here: str) -> dict[str, Any]:
+    """The no-JavaScript conversation state both pages render: the answered turn, or the
+    question kept for correction after an error, and where the forms post back to."""
+    return {
+        "turns": [{"question": question, "answer": answer}] if answer else [],
+        "question": question if error else "", "error": error,
+        "thanks": request.query_params.get("thanks") == "1",
+        "form_action": here, "next": here, "new_chat_href": here,
+    }
 
-    @app.get("/embed", include_in_schema=False)
-    def embed(request: Request) -> Response:
-        return render_embed(request)
 
-    @app.post("/embed", include_in_schema=False)
-    def embed_answer(request: Request, question: Annotated[str, Form()] = "",
+# --- the chat page -------------------------------------------------------------------------------
+
+def _render_page(request: Request, state: ServerState, question: str | None = None,
+                 answer: dict[str, Any] | None = None, error: str | None = None,
+                 status: int = 200) -> Response:
+    context = _base_context(state, "page") | {
+        "title": "Stem-cell therapy questions",
+        "starters": STARTER_QUESTIONS,
+        "config": _client_config(state, "page"),
+    } | _conversation(request, question, answer, error, "/")
+    return state.templates.TemplateResponse(request, "index.html", context, status_code=status,
+                                            headers=page_headers(content_security_policy()))
+
+
+@router.get("/")
+def chat_page(request: Request, state: StateDep) -> Response:
+    return _render_page(request, state)
+
+
+@router.post("/")
+def chat_page_answer(request: Request, state: StateDep, engine: EngineDep,
+                     question: Annotated[str, Form()] = "",
                      starter: Annotated[str, Form()] = "") -> Response:
-        text = starter or question
-        answer, error, status = ask(text)
-        return render_embed(request, text, answer, error, status)
+    text = starter or question
+    answer, error, status = _ask(engine, text)
+    return _render_page(request, state, text, answer, error, status)
 
-    # --- demo and script -------------------------------------------------------------------
 
-    @app.get("/demo", include_in_schema=False)
-    def demo(request: Request) -> Response:
-        return templates.TemplateResponse(request, "demo.html", {"version": __version__},
-                                          headers=page_headers(self_frame))
+# --- the widget's panel ----------------------------------------------------------------------
 
-    @app.get("/widget.js", include_in_schema=False)
-    def widget_js() -> Response:
-        return FileResponse(STATIC_DIR / "widget.js", media_type="text/javascript", headers={
-            "Cache-Control": "public, max-age=300",
-            "Cross-Origin-Resource-Policy": "cross-origin",
-            "X-Content-Type-Options": "nosniff",
-        })
+def _embed_options(request: Request, state: ServerState) -> dict[str, Any]:
+    policy = state.origins
+    params = request.query_params
+    color = params.get("color", "")
+    parent = params.get("parent", "")
+    try:
+        parent = normalise_origin(parent) if parent else ""
+    except ValueError:
+        parent = ""
+    if parent and not policy.may_frame(parent) and not policy.is_same_origin(
+            parent, request.headers.get("host")):
+        parent = ""  # never post messages to a site the operator did not allow
+    starters = [s for s in (_clip(v, EMBED_LIMITS["starter"])
+                            for v in params.getlist("starter")) if s][:MAX_STARTERS]
+    options: dict[str, Any] = {
+        "title": _clip(params.get("title"), EMBED_LIMITS["title"])
+        or "Questions about stem-cell therapy",
+        "greeting": _clip(params.get("greeting"), EMBED_LIMITS["greeting"])
+        or "Ask a question about stem-cell therapy for autoimmune disease. Every answer is "
+           "quoted from a reviewed source.",
+        "starters": starters or list(STARTER_QUESTIONS[:3]),
+        "color": color if COLOR.match(color) else DEFAULT_PRIMARY,
+        "inline": params.get("mode") == "inline",
+        "parent": parent,
+    }
+    options["on_color"] = readable_on(options["color"])
+    query: list[tuple[str, str]] = [
+        (name, value) for name in ("title", "greeting")
+        if (value := _clip(params.get(name), EMBED_LIMITS[name]))]
+    query += [("starter", s) for s in starters]
+    query += [("color", str(options["color"])),
+              ("mode", "inline" if options["inline"] else "launcher")]
+    if parent:
+        query.append(("parent", parent))
+    options["query"] = urlencode(query)
+    return options
 
-    # --- feedback --------------------------------------------------------------------------
 
-    def corpus_hash() -> str | None:
-        value = app.state.engine.index.manifest.get("corpus_hash")
-        return str(value) if value else None
+def _render_embed(request: Request, state: ServerState, question: str | None = None,
+                  answer: dict[str, Any] | None = None, error: str | None = None,
+                  status: int = 200) -> Response:
+    options = _embed_options(request, state)
+    here = f"/embed?{options['query']}"
+    context = _base_context(state, "embed") | {
+        "title": options["title"], "greeting": options["greeting"],
+        "starters": options["starters"], "primary": options["color"],
+        "on_primary": options["on_color"], "closable": not options["inline"],
+        "config": _client_config(state, "embed", parentOrigin=options["parent"],
+                                 closable=not options["inline"], primary=options["color"],
+                                 onPrimary=options["on_color"], starters=options["starters"]),
+    } | _conversation(request, question, answer, error, here)
+    return state.templates.TemplateResponse(request, "embed.html", context, status_code=status,
+                                            headers=page_headers(state.origins.embed_csp()))
 
-    @app.post("/api/feedback", status_code=201)
-    def feedback_api(request: FeedbackRequest) -> dict[str, Any]:
-        """Record a thumbs up/down on an answer (its passage ids; the question only if opted in)."""
-        stored = store.record(request.vote, request.passage_ids, request.kind,
-                              question=request.question, corpus_hash=corpus_hash())
-        return {"status": "recorded", "id": stored,
-                "question_stored": bool(store.store_questions and request.question)}
 
-    @app.post("/feedback", include_in_schema=False)
-    def feedback_form(vote: Annotated[str, Form()] = "", passage_ids: Annotated[str, Form()] = "",
-                      kind: Annotated[str, Form()] = "answer",
-                      question: Annotated[str, Form()] = "",
-                      next: Annotated[str, Form()] = "/") -> Response:
-        try:
-            parsed = FeedbackRequest(vote=vote, passage_ids=passage_ids.split(), kind=kind,
-                                     question=question or None)
-        except ValueError:
-            return RedirectResponse(safe_next(next), status_code=303)
-        store.record(parsed.vote, parsed.passage_ids, parsed.kind, question=parsed.question,
-                     corpus_hash=corpus_hash())
-        target = safe_next(next)
-        target += ("&" if "?" in target else "?") + "thanks=1"
+@router.get("/embed")
+def embed(request: Request, state: StateDep) -> Response:
+    return _render_embed(request, state)
+
+
+@router.post("/embed")
+def embed_answer(request: Request, state: StateDep, engine: EngineDep,
+                 question: Annotated[str, Form()] = "",
+                 starter: Annotated[str, Form()] = "") -> Response:
+    text = starter or question
+    answer, error, status = _ask(engine, text)
+    return _render_embed(request, state, text, answer, error, status)
+
+
+# --- demo and script -------------------------------------------------------------------------
+
+@router.get("/demo")
+def demo(request: Request, state: StateDep) -> Response:
+    return state.templates.TemplateResponse(request, "demo.html", {"version": __version__},
+                                            headers=page_headers(content_security_policy()))
+
+
+@router.get("/widget.js")
+def widget_js() -> Response:
+    return FileResponse(STATIC_DIR / "widget.js", media_type="text/javascript", headers={
+        "Cache-Control": "public, max-age=300",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    })
+
+
+# --- feedback without JavaScript ---------------------------------------------------------------
+
+@router.post("/feedback")
+def feedback_form(state: StateDep, engine: EngineDep, vote: Annotated[str, Form()] = "",
+                  passage_ids: Annotated[str, Form()] = "",
+                  kind: Annotated[str, Form()] = "answer",
+                  question: Annotated[str, Form()] = "",
+                  next: Annotated[str, Form()] = "/") -> Response:
+    target = safe_next(next)
+    try:
+        parsed = FeedbackRequest.model_validate({
+            "vote": vote, "passage_ids": passage_ids.split(), "kind": kind,
+            "question": question or None})
+    except ValueError:
         return RedirectResponse(target, status_code=303)
+    state.feedback.record(parsed.vote, parsed.passage_ids, parsed.kind, question=parsed.question,
+                          corpus_hash=engine.index.manifest.get("corpus_hash"))
+    return RedirectResponse(target + ("&" if "?" in target else "?") + "thanks=1", status_code=303)

@@ -1,4 +1,9 @@
-"""Who may embed the widget and call the API from a browser: one allow-list of origins.
+"""Browser security in one place: the Content-Security-Policy, the other security headers, and
+who may embed the widget and call the API from a browser (one allow-list of origins).
+
+Every HTML page gets one CSP (`content_security_policy`): scripts, styles, connections, frames
+and form posts only from this origin, no inline script or style, no plugins. Pages differ only in
+`frame-ancestors`: this server for ordinary pages, plus the allowed origins for /embed.
 
 `QA_ALLOWED_ORIGINS` names the sites (scheme://host[:port]) an operator allows. The same list
 drives three checks, so they can never disagree:
@@ -17,53 +22,44 @@ Host header needs no extra setting).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qa.errors import error_body
+from qa.server.responses import HttpMiddleware, editing_headers, send_error, send_response
+from qa.settings import DEFAULT_PORTS, normalise_origin, normalise_origins
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
+SAME_ORIGIN_FRAMING = "frame-ancestors 'self'"
+
+
+def content_security_policy(frame_ancestors: str = SAME_ORIGIN_FRAMING) -> str:
+    """The one CSP of every HTML page; only who may frame the page varies."""
+    return "; ".join((
+        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+        "connect-src 'self'", "font-src 'self'", "frame-src 'self'", "form-action 'self'",
+        "base-uri 'none'", "object-src 'none'", frame_ancestors))
+
+
+class SecurityHeaders(HttpMiddleware):
+    """nosniff, a referrer policy, no powerful features, and — for HTML that does not set its
+    own (the /embed page, which allowed sites may frame, does) — the one CSP."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        def add(headers: MutableHeaders) -> None:
+            headers.setdefault("X-Content-Type-Options", "nosniff")
+            headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+            headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+            headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+            if headers.get("content-type", "").startswith("text/html"):
+                headers.setdefault("Content-Security-Policy", content_security_policy())
+
+        await self.app(scope, receive, editing_headers(send, add))
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 API_PREFIX = "/api/"
 PREFLIGHT_MAX_AGE = "600"
-
-
-def normalise_origin(value: str) -> str:
-    """`HTTPS://Example.org:443/` → `https://example.org`; anything but an origin is refused."""
-    text = value.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"not an origin: {value!r} ({exc})") from exc
-    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
-        raise ValueError(f"not an origin: {value!r} (expected scheme://host[:port], http or https)")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username \
-            or parts.password:
-        raise ValueError(f"not an origin: {value!r} (no path, query or credentials allowed)")
-    scheme = parts.scheme.lower()
-    host = parts.hostname.lower()
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if port is None or port == DEFAULT_PORTS[scheme]:
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
-
-
-def normalise_origins(value: object) -> object:
-    """A list of origins, normalised and de-duplicated in order (other values pass to pydantic)."""
-    if not isinstance(value, list | tuple):
-        return value
-    seen: dict[str, None] = {}
-    for item in value:
-        if not isinstance(item, str):
-            raise ValueError(f"not an origin: {item!r}")
-        seen.setdefault(normalise_origin(item), None)
-    return list(seen)
 
 
 def _host_port(netloc: str, scheme: str) -> str | None:
@@ -121,45 +117,41 @@ class OriginPolicy:
         """The CSP directive for pages that may be embedded (/embed)."""
         return " ".join(("frame-ancestors", "'self'", *self.allowed))
 
+    def embed_csp(self) -> str:
+        return content_security_policy(self.frame_ancestors())
 
-def _error(code: str, message: str) -> bytes:
-    return json.dumps(error_body(code, message)).encode()
 
-
-class OriginMiddleware:
-    """ASGI middleware applying an OriginPolicy: CORS for /api/*, 403 for foreign origins."""
+class OriginMiddleware(HttpMiddleware):
+    """Applies an OriginPolicy: CORS for /api/*, 403 for foreign origins."""
 
     def __init__(self, app: ASGIApp, policy: OriginPolicy) -> None:
-        self.app = app
+        super().__init__(app)
         self.policy = policy
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         path: str = scope["path"]
         method: str = scope["method"]
         is_api = path.startswith(API_PREFIX)
         origin = headers.get("origin")
+        vary = editing_headers(send, lambda out: out.add_vary_header("Origin")) if is_api else send
         if origin is None:
-            await self.app(scope, receive, send if not is_api else _vary_origin(send))
+            await self.app(scope, receive, vary)
             return
         host = headers.get("host")
         same = self.policy.is_same_origin(origin, host)
         allowed = same or self.policy.is_allowed(origin, host)
         if not allowed and (is_api or method not in SAFE_METHODS):
-            await _respond(send, 403, _error(
-                "origin_not_allowed",
-                "requests from this origin are not allowed; the operator can add it to "
-                "QA_ALLOWED_ORIGINS"), {"vary": "Origin"})
+            await send_error(send, 403, "origin_not_allowed",
+                             "requests from this origin are not allowed; the operator can add it "
+                             "to QA_ALLOWED_ORIGINS", {"vary": "Origin"})
             return
         if not is_api or same:
-            await self.app(scope, receive, send if not is_api else _vary_origin(send))
+            await self.app(scope, receive, vary)
             return
         # An allowed cross-origin browser request to the API.
         if method == "OPTIONS" and "access-control-request-method" in headers:
-            await _respond(send, 204, b"", {
+            await send_response(send, 204, b"", None, {
                 "access-control-allow-origin": origin,
                 "access-control-allow-methods": "GET, POST, OPTIONS",
                 "access-control-allow-headers": "Content-Type, X-QA-Session",
@@ -168,34 +160,8 @@ class OriginMiddleware:
             })
             return
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                out = MutableHeaders(scope=message)
-                out["access-control-allow-origin"] = origin
-                out.add_vary_header("Origin")
-            await send(message)
+        def allow(out: MutableHeaders) -> None:
+            out["access-control-allow-origin"] = origin
+            out.add_vary_header("Origin")
 
-        await self.app(scope, receive, send_with_cors)
-
-
-def _vary_origin(send: Send) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            MutableHeaders(scope=message).add_vary_header("Origin")
-        await send(message)
-
-    return wrapped
-
-
-async def _respond(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
-    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    if body:
-        raw += [(b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
-def install_origin_policy(app: ASGIApp, policy: OriginPolicy) -> None:
-    """Add the middleware to a Starlette/FastAPI app (before it starts)."""
-    app.add_middleware(OriginMiddleware, policy=policy)  # type: ignore[attr-defined]
+        await self.app(scope, receive, editing_headers(send, allow))

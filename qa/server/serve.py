@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 
 from qa.server.app import create_app
-from qa.encoders.torch_backend import ensure_onnx_export
+from qa.encoders import ensure_onnx_export
 from qa.engine import QAEngine
 from qa.errors import QAError
 from qa.indexing.layout import load_index
@@ -37,7 +37,7 @@ def serve_forever(settings: Settings) -> None:
         return
     engine = QAEngine.from_settings(settings)
     app = create_app(settings, engine)
-    holder = app.state.engine
+    holder = app.state.qa.engines
 
     def reload_in_background(*_: object) -> None:
         def work() -> None:

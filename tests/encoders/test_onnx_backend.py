@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.encoders.torch_backend import SentenceTransformerEmbedder, embedder_from_settings
+from qa.encoders import embedder_from_settings
+from qa.encoders.torch_backend import SentenceTransformerEmbedder
 from qa.errors import ModelError
 from qa.encoders.onnx_backend import META_FILE, OnnxEmbedder, export_directory
 from qa.settings import Settings
@@ -18,6 +19,8 @@ TEXTS = [
     "Können Stammzellen Typ-1-Diabetes heilen?",
 ]
 
+
+pytestmark = pytest.mark.model  # the real model, in this process or a served one
 
 @pytest.fixture(scope="module")
 def torch_embedder():

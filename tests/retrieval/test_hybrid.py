@@ -25,15 +25,14 @@ def test_question_finds_the_right_document(fake_engine):
 
 
 def test_lexical_side_uses_synonyms(fake_engine):
-    rows = fake_engine.retriever.lexical("G-CSF", 5)
+    rows = fake_engine.retriever.lexical(fake_engine.query("G-CSF"), 5)
     docs = {fake_engine.index.passages[r].document_id for r, _ in rows}
     assert "apheresis-test" in docs
 
 
 def test_at_most_n_passages_per_document(fake_engine):
     retriever = HybridRetriever(fake_engine.index, SYNONYMS, RetrievalParams(max_per_document=1))
-    vector = fake_engine.encode_question("mesenchymal stromal cells")
-    hits = retriever.search("mesenchymal stromal cells", vector, k=5)
+    hits = retriever.search(fake_engine.query("mesenchymal stromal cells"), k=5)
     documents = [h.passage.document_id for h in hits]
     assert len(documents) == len(set(documents))
 
@@ -41,8 +40,7 @@ def test_at_most_n_passages_per_document(fake_engine):
 def test_near_duplicates_are_collapsed(fake_engine):
     retriever = HybridRetriever(fake_engine.index, SYNONYMS,
                                 RetrievalParams(max_per_document=5, dedup_similarity=0.0001))
-    vector = fake_engine.encode_question("stem cells")
-    hits = retriever.search("stem cells", vector, k=5)
+    hits = retriever.search(fake_engine.query("stem cells"), k=5)
     assert len(hits) >= 1
     vectors = [np.asarray(fake_engine.index.embeddings[h.row]) for h in hits]
     for i in range(len(vectors)):
@@ -54,8 +52,9 @@ def test_every_candidate_carries_its_exact_similarity_across_blocks(fake_engine,
     # Similarities are computed a block at a time; a tiny block makes every block boundary count.
     monkeypatch.setattr("qa.retrieval.hybrid.SIMILARITY_BLOCK", 3)
     question = "stem cell transplant for multiple sclerosis"
-    vector = fake_engine.encode_question(question)
-    hits = fake_engine.retriever.candidates(question, vector)
+    query = fake_engine.query(question)
+    vector = query.vector
+    hits = fake_engine.retriever.candidates(query)
     assert len(hits) > 6
     vectors = np.asarray(fake_engine.index.embeddings)
     assert np.allclose([h.similarity for h in hits],
@@ -65,19 +64,19 @@ def test_every_candidate_carries_its_exact_similarity_across_blocks(fake_engine,
 
 def test_fusion_rewards_agreement(fake_engine):
     question = "granulocyte colony-stimulating factor mobilisation"
-    vector = fake_engine.encode_question(question)
-    hits = fake_engine.retriever.candidates(question, vector)
+    query = fake_engine.query(question)
+    vector = query.vector
+    hits = fake_engine.retriever.candidates(query)
     assert hits == sorted(hits, key=lambda h: -h.fused)
     top = hits[0]
     dense_rows = [r for r, _ in fake_engine.retriever.dense(vector, 3)]
-    lexical_rows = [r for r, _ in fake_engine.retriever.lexical(question, 3)]
+    lexical_rows = [r for r, _ in fake_engine.retriever.lexical(query, 3)]
     assert top.row in dense_rows and top.row in lexical_rows
 
 
 def test_preferred_topics_come_first(fake_engine):
     question = "what is apheresis"
-    vector = fake_engine.encode_question(question)
-    hits = fake_engine.retriever.search(question, vector, 3, prefer_topics=("msc",))
+    hits = fake_engine.retriever.search(fake_engine.query(question), 3, prefer_topics=("msc",))
     assert "msc" in hits[0].passage.topics
 
 
@@ -95,23 +94,23 @@ def test_reviewed_documents_outrank_unreviewed_ones_at_equal_relevance(fake_engi
     unreviewed = [r for r, p in enumerate(fake_engine.index.passages) if not p.reviewed]
     assert unreviewed  # the fixture corpus has .txt, .html and .jsonl documents without a date
     question = "thyroid problems after transplant"
-    vector = fake_engine.encode_question(question)
+    query = fake_engine.query(question)
     neutral = HybridRetriever(fake_engine.index, SYNONYMS, RetrievalParams(unreviewed_weight=1.0))
     weighted = HybridRetriever(fake_engine.index, SYNONYMS, RetrievalParams(unreviewed_weight=0.5))
-    before = {h.row: h.fused for h in neutral.candidates(question, vector)}
-    after = {h.row: h.fused for h in weighted.candidates(question, vector)}
+    before = {h.row: h.fused for h in neutral.candidates(query)}
+    after = {h.row: h.fused for h in weighted.candidates(query)}
     for row, score in before.items():
         expected = score * (0.5 if row in unreviewed else 1.0)
         assert abs(after[row] - expected) < 1e-12
 
 
-def test_retrieval_params_come_from_the_settings():
-    from qa.retrieval.hybrid import RetrievalParams
-    from qa.settings import Settings
+def test_the_engine_hands_the_retrieval_settings_to_the_retriever(fake_engine):
+    from qa.engine import QAEngine
 
-    assert RetrievalParams() == RetrievalParams.from_settings(Settings())
-    tuned = RetrievalParams.from_settings(Settings(dense_weight=2.0, max_per_document=3))
-    assert (tuned.dense_weight, tuned.max_per_document) == (2.0, 3)
+    settings = fake_engine.settings.model_copy(update={"dense_weight": 2.5, "max_per_document": 4,
+                                                       "rrf_k": 17})
+    params = QAEngine(fake_engine.index, fake_engine.embedder, settings).retriever.params
+    assert (params.dense_weight, params.max_per_document, params.rrf_k) == (2.5, 4, 17)
 
 
 def test_synonym_expansion_matches_whole_words_only_and_skips_empty_groups():

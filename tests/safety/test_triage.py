@@ -21,7 +21,7 @@ from qa.safety.rules import RuleSet, normalise_for_rules
 from qa.settings import Settings
 from tests.conftest import ROOT
 
-CASES_FILE = Path(__file__).parent / "data" / "safety_cases.jsonl"
+CASES_FILE = Path(__file__).parents[1] / "data" / "safety_cases.jsonl"
 GOLD_DIR = ROOT / "eval" / "gold"
 CATEGORIES = ("emergency", "personal_advice", "unproven_clinic", "out_of_scope", "general")
 
@@ -411,31 +411,10 @@ def test_engine_encodes_each_question_once(fake_settings, fake_embedder):
 
     run_build(fake_settings, embedder=fake_embedder)
     engine = QAEngine.from_settings(fake_settings, embedder=fake_embedder)
-    assert engine.triager is not None
+    assert engine.triage is not None
     before = fake_embedder.calls
     answer = engine.ask("How are mesenchymal stromal cells given?")
     assert answer.kind == "answer"
     assert fake_embedder.calls - before == 1
 
 
-def test_the_joined_prefilter_never_hides_a_pattern_match(rules):
-    """`Rule.may_match` is a speed shortcut: it may only say no where no pattern matches."""
-    cases = [json.loads(line)["question"] for line in
-             (ROOT / "tests" / "data" / "safety_cases.jsonl").read_text().splitlines() if line]
-    assert all(rule.prefilter is not None for rule in rules.rules)
-    for question in cases:
-        text = normalise_for_rules(question)
-        for rule in rules.rules:
-            any_pattern = any(p.search(text) for p in rule.patterns)
-            assert rule.may_match(text) == any_pattern, (rule.id, question)
-
-
-def test_patterns_with_back_references_are_not_joined(tmp_path):
-    path = tmp_path / "rules.yaml"
-    text = yaml.safe_load((Settings().triage_rules_file).read_text())
-    text["rules"] = [{"id": "echo", "category": "personal_advice",
-                      "patterns": [r"\b(\w+) \1\b", "twice"]}]
-    path.write_text(yaml.safe_dump(text))
-    rule = RuleSet.from_file(path).rules[0]
-    assert rule.prefilter is None and rule.may_match("anything")
-    assert [f.rule.id for f in RuleSet.from_file(path).evaluate("should should i")] == ["echo"]

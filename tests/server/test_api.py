@@ -52,3 +52,10 @@ def test_healthz_reports_the_index(client, fake_engine):
     data = client.get("/healthz").json()
     assert data["status"] == "ok"
     assert data["index"]["passages"] == len(fake_engine.index.passages)
+
+
+def test_the_openapi_question_limit_follows_the_setting(fake_engine):
+    settings = fake_engine.settings.model_copy(update={"max_question_chars": 321})
+    schema = TestClient(create_app(settings, fake_engine)).get("/openapi.json").json()
+    question = schema["components"]["schemas"]["AskRequest"]["properties"]["question"]
+    assert question["maxLength"] == 321

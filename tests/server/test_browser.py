@@ -57,7 +57,7 @@ def servers(real_engine, real_index_settings, tmp_path_factory) -> Iterator[Simp
     db = tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
     settings = real_index_settings.model_copy(update={
         "allowed_origins": [allowed.origin], "feedback_db_url": f"sqlite:///{db}"})
-    FeedbackStore(settings.feedback_db_url).engine()  # create the schema before tests read it
+    FeedbackStore(settings.feedback_db_url).database()  # create the schema before tests read it
     app = UvicornThread(create_app(settings, real_engine)).start()
     widget = f"{app.origin}/widget.js"
     for host in (allowed, blocked):

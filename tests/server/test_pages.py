@@ -17,7 +17,8 @@ from sqlalchemy import create_engine, text
 from qa.server.app import create_app
 from qa.cli import main
 from qa.feedback import FeedbackStore
-from qa.server.security import OriginPolicy, normalise_origin
+from qa.server.security import OriginPolicy
+from qa.settings import normalise_origin
 from qa.settings import Settings
 from qa.server.pages import highlight_segments, readable_on, safe_next
 
@@ -34,8 +35,8 @@ def web_settings(settings: Settings, tmp_path: Path, **overrides) -> Settings:
 
 
 @pytest.fixture
-def settings(fake_settings, tmp_path) -> Settings:
-    return web_settings(fake_settings, tmp_path)
+def settings(fake_engine, tmp_path) -> Settings:
+    return web_settings(fake_engine.settings, tmp_path)
 
 
 @pytest.fixture

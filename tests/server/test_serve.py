@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import FIXTURE_CORPUS
 
+pytestmark = pytest.mark.model  # the real model, in this process or a served one
+
 BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("QA_")} | {
     "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
