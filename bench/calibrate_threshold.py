@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.engine import QAEngine, evidence_strength, normalise_question  # noqa: E402
+from qa.engine import EXTRA_FOR_RELATED, QAEngine, evidence_strength  # noqa: E402
 from qa.evaluation import read_gold  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -34,8 +34,8 @@ def main() -> None:
     gold = read_gold(args.gold)
     inside, outside = [], []
     for item in gold:
-        text = normalise_question(item.question, 10_000)
-        best = evidence_strength(engine.retrieve(text, engine.encode_question(text)))
+        best = evidence_strength(engine.search(item.question,
+                                               engine.settings.top_k + EXTRA_FOR_RELATED))
         (outside if item.off_topic else inside).append(best)
     inside_a, outside_a = np.array(inside), np.array(outside)
     print(f"in-scope questions: {len(inside_a)}  off-topic questions: {len(outside_a)}")

@@ -11,17 +11,13 @@ Scales (each in the same run, each with its own floor measured alongside):
   HNSW the builder makes above QA_ANN_THRESHOLD; its recall@10 against exact search is measured
   for several efSearch values.
 
-Per question: normalise, embed, triage, dense, bm25, wait, fusion, compose (`qa.stage_clock`;
-with an HNSW index triage and BM25 run on a side thread during the dense search, so the table
-shows the time they add after it, "wait", and their own durations in italics, not summed), with
+Per question: normalise, embed, rankings (triage, dense and BM25; with an HNSW index triage and
+BM25 run on a side thread during the dense search), fusion, compose (`qa.stage_clock`), with
 the answer cache off, over the gold questions. The floor is the serving encoder's own time for the same
 question (`embedder.encode([q])`), and the PyTorch model's for reference. A repeated question
 (answer cache on) is timed too.
 
-With an HNSW index two more figures say what the asking thread alone costs, whatever the side
-thread does: the FAISS query alone, timed right after the encode, and the whole question with the
-side thread's results (triage, BM25, highlighting terms) computed beforehand, so that only the
-hand-over is left of them. If that ratio is above a target, no saving on the side thread meets it.
+With an HNSW index one more figure: the FAISS query alone, timed right after the encode.
 
     python bench/stage_bench.py [--synthetic 1000000] [--repeat 2] [--write]
 """
@@ -48,23 +44,24 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from bench.engine_bench import percentile, timed_ms  # noqa: E402
 from bench.report import replace_section  # noqa: E402
 from qa.indexing.build import run_build  # noqa: E402
-from qa.encoders import embedder_from_settings
+from qa.encoders import embedder_from_settings  # noqa: E402
 from qa.encoders.torch_backend import SentenceTransformerEmbedder  # noqa: E402
-from qa.engine import QAEngine, normalise_question  # noqa: E402
+from qa.engine import QAEngine  # noqa: E402
 from qa.evaluation import read_gold  # noqa: E402
-from qa.indexing.layout import BuildConfig, LoadedIndex, _dense_index, load_index  # noqa: E402
+from qa.indexing import dense as dense_index  # noqa: E402
+from qa.indexing.layout import LoadedIndex, load_index  # noqa: E402
+from qa.indexing.row_facts import RowFacts  # noqa: E402
 from qa.indexing.bm25 import LexicalIndex  # noqa: E402
 from qa.indexing.passages import DECODED_CACHE_SIZE, PassageStore  # noqa: E402
 from qa.safety.triage import Triager  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.stage_clock import STAGES, StageClock  # noqa: E402
 
-ASIDE_MARK = "(side thread, beside dense)"
 MEDQUAD = ROOT.parent / "shared" / "data" / "medquad" / "medquad.jsonl"
 
 
 def engine_for(index: LoadedIndex, settings: Settings, embedder) -> QAEngine:
-    return QAEngine(index, embedder, settings, triager=Triager.from_settings(settings, embedder))
+    return QAEngine(index, embedder, settings, triage=Triager.from_settings(settings, embedder))
 
 
 def time_stages(engine: QAEngine, questions: list[str], repeat: int) -> dict:
@@ -82,43 +79,21 @@ def time_stages(engine: QAEngine, questions: list[str], repeat: int) -> dict:
             total.append(timed_ms(lambda: engine.ask(question, clock=clock)))
             for stage, ms in clock.laps.items():
                 laps[stage].append(ms)
-            for stage, ms in clock.asides.items():
-                laps.setdefault(f"{stage} {ASIDE_MARK}", []).append(ms)
     result = {"floor": floor, "total": total, "laps": laps, "passages": len(engine.index.passages)}
-    if engine.overlap_side_work:
-        result["asking thread"] = time_asking_thread(engine, questions, repeat)
+    if engine.retriever.overlap:
+        result["faiss"] = time_faiss_alone(engine, questions, repeat)
     return result
 
 
-class SideWorkDoneBefore(QAEngine):
-    """The engine with its side thread's share looked up, not computed (a bound, bench only)."""
-
-    def __init__(self, engine: QAEngine, questions: list[str]) -> None:
-        super().__init__(engine.index, engine.embedder, engine.settings, triager=engine.triager,
-                         policy=engine.policy)
-        self._done = {}
-        for question in questions:
-            text = normalise_question(question, engine.settings.max_question_chars)
-            self._done[text] = engine._side_work(text, engine.encode_question(text))
-
-    def _side_work(self, text: str, vector: np.ndarray):
-        return self._done[text]
-
-
-def time_asking_thread(engine: QAEngine, questions: list[str], repeat: int) -> dict:
-    """FAISS alone after the encode, and the whole question with the side work done before."""
-    raw, faiss_alone, floor, total = engine.embedder, [], [], []
-    bound = SideWorkDoneBefore(engine, questions)
-    for question in questions[:20]:  # warm-up
-        bound.ask(question)
+def time_faiss_alone(engine: QAEngine, questions: list[str], repeat: int) -> list[float]:
+    """The FAISS query alone, right after the model encoded the same question."""
+    raw, times = engine.embedder, []
     for _ in range(repeat):
         for question in questions:
             vector = raw.encode([question])[0]
-            faiss_alone.append(timed_ms(
+            times.append(timed_ms(
                 lambda: engine.retriever.dense(vector, engine.retriever.params.candidates)))
-            floor.append(timed_ms(lambda: raw.encode([question])))
-            total.append(timed_ms(lambda: bound.ask(question)))
-    return {"faiss": faiss_alone, "ratio": percentile(total, 50) / percentile(floor, 50)}
+    return times
 
 
 def time_cache_hits(engine: QAEngine, questions: list[str]) -> list[float]:
@@ -132,7 +107,7 @@ def time_cache_hits(engine: QAEngine, questions: list[str]) -> list[float]:
     return hits
 
 
-def synthetic_index(base: LoadedIndex, size: int, config: BuildConfig, seed: int = 7) -> LoadedIndex:
+def synthetic_index(base: LoadedIndex, size: int, settings: Settings, seed: int = 7) -> LoadedIndex:
     """`size` passages derived from `base` (see the module docstring), HNSW + BM25 built here."""
     rng = np.random.default_rng(seed)
     words_rng = random.Random(seed)
@@ -156,11 +131,13 @@ def synthetic_index(base: LoadedIndex, size: int, config: BuildConfig, seed: int
     lexical = LexicalIndex.build(texts)
     bm25_s = time.perf_counter() - started
     started = time.perf_counter()
-    dense, info = _dense_index(vectors, config)
+    dense, info = dense_index.build(vectors, settings.ann_threshold, settings.hnsw_m,
+                                    settings.hnsw_ef_construction)
     hnsw_s = time.perf_counter() - started
     print(f"synthetic: BM25 {bm25_s:.0f} s, HNSW {hnsw_s:.0f} s", flush=True)
     manifest = {"model": base.manifest["model"], "dense_index": info, "passages": size}
-    index = LoadedIndex(base.path, manifest, passages, vectors, dense, lexical)
+    index = LoadedIndex(base.path, manifest, passages, vectors, dense, lexical,
+                        RowFacts.of(passages, len(passages)))
     index.build_seconds = {"bm25": bm25_s, "hnsw": hnsw_s}  # type: ignore[attr-defined]
     return index
 
@@ -247,10 +224,7 @@ def main() -> None:
     ann: list[dict] = []
     synthetic_note = ""
     if args.synthetic and medquad_index is not None:
-        config = BuildConfig(corpus=(), model_name=settings.model, chunking=None,  # type: ignore[arg-type]
-                             boilerplate_file=Path(), ann_threshold=settings.ann_threshold,
-                             hnsw_m=settings.hnsw_m, hnsw_ef_construction=settings.hnsw_ef_construction)
-        big = synthetic_index(medquad_index, args.synthetic, config)
+        big = synthetic_index(medquad_index, args.synthetic, settings)
         big.dense.hnsw.efSearch = settings.hnsw_ef_search
         label = f"{args.synthetic:,} synthetic"
         results[label] = time_stages(engine_for(big, settings, embedder), questions, 1)
@@ -289,21 +263,14 @@ def report(results: dict, torch_floor: list[float], cache_hits: list[float], ann
 
     for stage in STAGES:
         lines.append(f"| {stage} | " + " | ".join(cell(results[n]["laps"][stage]) for n in names) + " |")
-    for stage in ("triage", "bm25", "terms"):
-        label = f"{stage} {ASIDE_MARK}"
-        lines.append(f"| _{label}_ | " + " | ".join(
-            cell(results[n]["laps"].get(label, [])) for n in names) + " |")
     lines.append("| **whole question** | " + " | ".join(f"**{cell(results[n]['total'])}**" for n in names) + " |")
     lines.append("| floor: encode only | " + " | ".join(cell(results[n]["floor"]) for n in names) + " |")
     lines.append("| whole ÷ floor (p50) | " + " | ".join(
         f"{percentile(results[n]['total'], 50) / percentile(results[n]['floor'], 50):.2f}"
         for n in names) + " |")
-    alone = {n: results[n].get("asking thread") for n in names}
-    if any(alone.values()):
+    if any("faiss" in results[n] for n in names):
         lines.append("| _FAISS query alone, after the encode_ | " + " | ".join(
-            cell(a["faiss"]) if a else "—" for a in alone.values()) + " |")
-        lines.append("| _whole ÷ floor with the side work done before (p50)_ | " + " | ".join(
-            f"{a['ratio']:.2f}" if a else "—" for a in alone.values()) + " |")
+            cell(results[n].get("faiss", [])) for n in names) + " |")
     lines += [
         "",
         f"Reference: the same model on PyTorch (sentence-transformers) encodes one question in "
