@@ -40,6 +40,7 @@ class Document:
     topics: tuple[str, ...] = ()
     evidence: str | None = None
     summary: str | None = None
+    next_review: str | None = None  # when its time-bound facts are due to be checked again
 
     @property
     def url(self) -> str:

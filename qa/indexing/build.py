@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,7 @@ def is_up_to_date(config: BuildConfig, index_dir: Path) -> bool:
 def chunk_corpus(config: BuildConfig) -> ChunkedCorpus:
     """Read every corpus file and cut it into passages (boilerplate dropped and counted)."""
     loaded = load_corpus(config.corpus)
+    warnings = loaded.warnings + overdue_reviews(loaded.documents, date.today())
     boilerplate = BoilerplateFilter.from_file(config.boilerplate_file)
     passages: list[Passage] = []
     dropped = 0
@@ -121,7 +122,14 @@ def chunk_corpus(config: BuildConfig) -> ChunkedCorpus:
         doc_passages, doc_dropped = chunk_document(doc, config.chunking, boilerplate)
         passages.extend(doc_passages)
         dropped += doc_dropped
-    return ChunkedCorpus(loaded.documents, passages, dropped, loaded.warnings, loaded.content_hash)
+    return ChunkedCorpus(loaded.documents, passages, dropped, warnings, loaded.content_hash)
+
+
+def overdue_reviews(documents: Sequence[Document], today: date) -> list[str]:
+    """One line per document whose `next_review` date has passed: its time-bound facts (what is
+    approved, which trials have reported) may be out of date and need checking again."""
+    return [f"{d.path}: due for review since {d.next_review}; re-check its dated facts"
+            for d in documents if d.next_review and d.next_review < today.isoformat()]
 
 
 def embed_by_length(embedder: Embedder, texts: Sequence[str], batch_size: int,
@@ -232,6 +240,7 @@ def _previous_vectors(index_dir: Path, model_name: str) -> dict[str, np.ndarray]
 
 def _documents_json(documents: Sequence[Document]) -> dict[str, dict[str, Any]]:
     return {d.id: {"title": d.title, "summary": d.summary, "reviewed": d.reviewed,
+                   "next_review": d.next_review,
                    "topics": list(d.topics), "evidence": d.evidence, "path": d.path,
                    "sources": [{"name": s.name, "url": s.url, "year": s.year} for s in d.sources]}
             for d in documents}

@@ -158,6 +158,7 @@ def _load_markdown(raw: str, file: Path, relative: str) -> Document:
         blocks=blocks,
         sources=_sources(meta.get("sources")),
         reviewed=_date_text(meta.get("reviewed")),
+        next_review=_date_text(meta.get("next_review")),
         topics=tuple(str(t) for t in (meta.get("topics") or ())),
         evidence=str(meta["evidence"]) if meta.get("evidence") else None,
         summary=str(meta["summary"]) if meta.get("summary") else None,

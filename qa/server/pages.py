@@ -34,7 +34,13 @@ from qa.server.schemas import FeedbackRequest
 from qa.server.security import content_security_policy
 from qa.settings import normalise_origin
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+def _web_dir() -> Path:
+    """web/ inside an installed wheel (qa/web), else at the top of the checkout."""
+    packaged = Path(__file__).resolve().parents[1] / "web"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "web"
+
+
+WEB_DIR = _web_dir()
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 

@@ -59,3 +59,17 @@ def test_encoding_goes_by_length_and_rows_come_back_in_corpus_order():
     lengths = [len(t) for batch in embedder.batches for t in batch]
     assert lengths == sorted(lengths)
     assert np.allclose(vectors, HashEmbedder().encode(texts))
+
+
+def test_documents_past_their_next_review_get_one_warning_line_each(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    body = "## Section\nAutologous transplant facts that were checked on a date, in enough words.\n"
+    (corpus / "due.md").write_text(f"---\nid: due\ntitle: Due\nreviewed: 2020-01-01\n"
+                                   f"next_review: 2020-07-01\n---\n{body}")
+    (corpus / "fresh.md").write_text(f"---\nid: fresh\ntitle: Fresh\nreviewed: 2026-11-01\n"
+                                     f"next_review: 2999-01-01\n---\n{body}")
+    (corpus / "undated.md").write_text(f"---\nid: undated\ntitle: Undated\n---\n{body}")
+    report = run_build(make_settings(tmp_path, corpus=[corpus]), embedder=HashEmbedder())
+    overdue = [w for w in report.warnings if "due for review" in w]
+    assert overdue == ["due.md: due for review since 2020-07-01; re-check its dated facts"]
