@@ -60,3 +60,40 @@ def test_sections_stand_alone():
     pattern = re.compile(r"\b(see above|as above|see below|as mentioned above)\b", re.IGNORECASE)
     for path in FILES:
         assert not pattern.search(path.read_text(encoding="utf-8")), path.name
+
+
+# --- staleness: every dated fact can be seen to be current ---------------------------------------
+
+MONTHS = {m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july",
+                                      "august", "september", "october", "november", "december"),
+                                     start=1)}
+AS_OF = re.compile(r"\bas of (?:(?P<month>[A-Za-z]+) )?(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
+FAST_MOVING = {"car-t", "islet-cells", "regulation", "clinical-trials", "costs"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_next_review_is_set_and_not_passed(path):
+    meta = frontmatter.load(path).metadata
+    reviewed, next_review = meta["reviewed"], meta.get("next_review")
+    assert isinstance(next_review, dt.date), f"{path.name}: needs next_review (YYYY-MM-DD)"
+    assert reviewed < next_review <= reviewed + dt.timedelta(days=366), path.name
+    assert next_review >= dt.date.today(), f"{path.name}: past its next_review ({next_review})"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_time_bound_statements_name_a_month_and_are_not_a_year_stale(path):
+    meta = frontmatter.load(path).metadata
+    for found in AS_OF.finditer(frontmatter.load(path).content):
+        month = found.group("month")
+        assert month and month.lower() in MONTHS, \
+            f"{path.name}: '{found.group(0)}' needs a month ('as of <Month YYYY>')"
+        stated = dt.date(int(found.group("year")), MONTHS[month.lower()], 1)
+        assert meta["reviewed"] - stated <= dt.timedelta(days=366), \
+            f"{path.name}: '{found.group(0)}' is more than a year older than the review date"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_no_source_is_a_bare_homepage(path):
+    for source in frontmatter.load(path).metadata["sources"]:
+        url = urlparse(str(source["url"]))
+        assert url.path.strip("/") or url.query, f"{path.name}: {source['url']} is a homepage"
