@@ -1,0 +1,116 @@
+"""Follow-ups, misspellings and brand names on the blind sets (eval/conversation), with Wilson
+95 % intervals. Every figure is document-level hit@3 on the fused ranking, as `qa eval` measures
+the gold set; a case whose labeller found no answering document is left out.
+
+* follow-ups: the chat's last message with its history, against the same question asked in full;
+* misspellings: whether the misspelt question reaches the same top document as its correct
+  spelling;
+* brands: hit@3 of the question naming the brand (labels are for the generic question).
+
+Runs on older versions of the code too (without `history`, a follow-up is asked as typed), so a
+figure before a change and after it come from the same script:
+
+    python bench/conversation_eval.py [--index index] [--out results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+BLIND = ROOT / "eval" / "conversation" / "blind"
+LABELS = ROOT / "eval" / "conversation" / "labels"
+
+
+def cases(name: str) -> list[dict]:
+    rows = [json.loads(line) for line in (BLIND / name).read_text().splitlines() if line.strip()]
+    labels = [json.loads(line) for line in (LABELS / name).read_text().splitlines() if line.strip()]
+    assert len(rows) == len(labels), name
+    for row, label in zip(rows, labels):
+        row["expected_documents"] = label["expected_documents"]
+    return rows
+
+
+def ranking(engine, question: str, history: list[str] | None = None) -> list[str]:
+    try:
+        ranked = engine.rank_documents(question, k=10, history=history or [])
+    except TypeError:  # a version of the engine without conversation support
+        ranked = engine.rank_documents(question, k=10)
+    return [doc for doc, _ in ranked]
+
+
+def proportion(hits: int, total: int) -> dict:
+    from qa.evaluation import wilson_interval
+
+    low, high = wilson_interval(hits, total)
+    return {"hits": hits, "total": total, "value": hits / total if total else None,
+            "ci95": [round(low, 4), round(high, 4)]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, default=ROOT / "index")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    sys.path.insert(0, os.getcwd())
+    from qa.engine import QAEngine
+    from qa.settings import Settings
+
+    engine = QAEngine.from_settings(Settings(index_dir=args.index))
+    result: dict[str, dict] = {}
+
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    followed = full = total = 0
+    for case in cases("conversations-E.jsonl"):
+        if not case["expected_documents"] or case["kind"] == "split_emergency":
+            continue
+        expected = set(case["expected_documents"])
+        hit = bool(expected & set(ranking(engine, case["question"], case["history"])[:3]))
+        hit_full = bool(expected & set(ranking(engine, case["full_question"])[:3]))
+        total += 1
+        followed += hit
+        full += hit_full
+        counts = by_kind[case["kind"]]
+        counts[0] += hit
+        counts[1] += hit_full
+        counts[2] += 1
+    result["follow-ups hit@3"] = proportion(followed, total)
+    result["same questions asked in full hit@3"] = proportion(full, total)
+    for kind, (hit, hit_full, n) in sorted(by_kind.items()):
+        result[f"follow-ups hit@3 [{kind}]"] = proportion(hit, n)
+        result[f"asked in full hit@3 [{kind}]"] = proportion(hit_full, n)
+
+    same = n = 0
+    for case in cases("misspellings-F.jsonl"):
+        typed, correct = ranking(engine, case["question"]), ranking(engine, case["correct"])
+        n += 1
+        same += bool(typed and correct and typed[0] == correct[0])
+    result["misspelt: same top document as the correct spelling"] = proportion(same, n)
+
+    hits = hits_generic = n = 0
+    for case in cases("brands-F.jsonl"):
+        if not case["expected_documents"]:
+            continue
+        expected = set(case["expected_documents"])
+        n += 1
+        hits += bool(expected & set(ranking(engine, case["question"])[:3]))
+        hits_generic += bool(expected & set(ranking(engine, case["generic_question"])[:3]))
+    result["brand-name questions hit@3"] = proportion(hits, n)
+    result["same questions with the generic name hit@3"] = proportion(hits_generic, n)
+
+    for name, value in result.items():
+        low, high = value["ci95"]
+        print(f"{name:58s} {value['value']:.3f} ({value['hits']}/{value['total']}; "
+              f"95% CI {low:.3f}-{high:.3f})")
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
