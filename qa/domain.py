@@ -147,8 +147,20 @@ class Triage:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A word of the question that retrieval read differently (a spelling correction)."""
+
+    typed: str
+    corrected: str
+
+
+@dataclass(frozen=True)
 class Answer:
-    """Everything a reply holds; the CLI and the API serialise exactly this."""
+    """Everything a reply holds; the CLI and the API serialise exactly this.
+
+    `understood_as` is the question retrieval answered when it differs from the message as
+    typed (a follow-up with its topic filled in, spelling corrected), else None; `corrections`
+    lists the corrected words."""
 
     kind: AnswerKind
     message: str
@@ -158,6 +170,8 @@ class Answer:
     related: tuple[str, ...] = ()
     triage: Triage = field(default_factory=Triage)
     took_ms: float = 0.0
+    understood_as: str | None = None
+    corrections: tuple[Correction, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape (lists, not tuples; highlights as [start, end] pairs)."""
@@ -178,5 +192,7 @@ class Answer:
             "flags": list(self.flags),
             "related": list(self.related),
             "triage": {"category": self.triage.category, "reason": self.triage.reason},
+            "understood_as": self.understood_as,
+            "corrections": [{"from": c.typed, "to": c.corrected} for c in self.corrections],
             "took_ms": round(self.took_ms, 2),
         }

@@ -1,15 +1,18 @@
-"""QAEngine.ask(question) → Answer: the one object the CLI and the web layer use.
+"""QAEngine.ask(question, history) → Answer: the one object the CLI and the web layer use.
 
-Order of work for every question: normalise → (answer cache) → embed once → triage beside the
-dense and BM25 rankings (safety first: nothing is shown before the verdict is read) → fuse →
-abstain or quote. The engine knows nothing about HTTP.
+Order of work for every message: normalise → (answer cache) → understand (a follow-up gets its
+topic from the earlier messages, unknown words their spelling) → one model call (the message as
+typed for triage and, when it differs, the question retrieval reads, in one batch) → triage beside
+the dense and BM25 rankings (safety first: nothing is shown before the verdict is read) → fuse →
+abstain or quote. The engine knows nothing about HTTP and keeps no conversation: the caller
+sends the earlier messages each time.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -18,26 +21,47 @@ from qa.answering.disclaimers import DisclaimerPolicy
 from qa.answering.highlight import terms
 from qa.answering.quotes import compose_quotes, related_prompts
 from qa.cache import BoundedLRU
-from qa.domain import Answer, AnswerKind, Hit, Quote, Triage
+from qa.domain import Answer, AnswerKind, Correction, Hit, Quote, Triage
 from qa.encoders import Embedder, embedder_from_settings
 from qa.errors import IndexLoadError
 from qa.indexing import dense
 from qa.indexing.layout import LoadedIndex, load_index
+from qa.retrieval.conversation import resolve
 from qa.retrieval.hybrid import HybridRetriever, Query, RetrievalParams
+from qa.retrieval.spelling import Speller
 from qa.retrieval.synonyms import SynonymTable
 from qa.safety.triage import Triager
 from qa.settings import Settings
 from qa.stage_clock import NULL_CLOCK, Clock
-from qa.text import normalise_question
+from qa.text import WORD, fold, normalise_question
 
-PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation")
+PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation", "costs")
 EXTRA_FOR_RELATED = 3  # hits ranked beyond the quotes, offered as follow-up prompts
+MAX_HISTORY = 6  # earlier messages read; the API refuses more
+CONCEPT_WEIGHT = 0.35  # how far the concepts a question names pull its dense query (docs/design.md)
 
 
 class TriagePolicy(Protocol):
-    """What the engine needs of triage: a verdict from the question and its embedding."""
+    """What the engine needs of triage: a verdict from the message as typed, its embedding and
+    the earlier messages of the conversation (an emergency can be split over two messages)."""
 
-    def decide(self, question: str, vector: np.ndarray) -> Triage: ...
+    def decide(self, question: str, vector: np.ndarray, earlier: Sequence[str] = ()) -> Triage: ...
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """A message as the engine reads it: `typed` (what triage judges), `earlier` (the
+    conversation before it) and `text` (what retrieval searches: a follow-up resolved, spelling
+    corrected)."""
+
+    typed: str
+    earlier: tuple[str, ...]
+    text: str
+    corrections: tuple[Correction, ...] = ()
+
+    @property
+    def understood_as(self) -> str | None:
+        return self.text if self.text != self.typed else None
 
 
 class QAEngine:
@@ -53,10 +77,20 @@ class QAEngine:
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self.concepts = SynonymTable.from_file(settings.synonyms_file)
         self.retriever = HybridRetriever(
-            index, SynonymTable.from_file(settings.synonyms_file),
+            index, self.concepts,
             RetrievalParams(**{name: getattr(settings, name)
                                for name in RetrievalParams.__dataclass_fields__}))
+        self.speller = Speller(index.vocabulary,
+                               (term for group in self.concepts.groups for term in group.terms))
+        # One vector per concept (all its names together), made once: a question that names a
+        # concept has its dense query pulled towards it, at no model call per question.
+        groups = [g for g in self.concepts.groups if g.expand and g.kind != "spelling"]
+        self._concept_vectors: dict[str, np.ndarray] = {}
+        if groups:
+            vectors = embedder.encode([", ".join(g.terms) for g in groups])
+            self._concept_vectors = {g.concept: v for g, v in zip(groups, vectors)}
         self.triage = triage
         self.policy = policy or DisclaimerPolicy.from_settings(settings)
         # Whole answers of recent questions, keyed by the normalised text. The cache lives and
@@ -73,47 +107,66 @@ class QAEngine:
         embedder = embedder or embedder_from_settings(settings)
         return cls(index, embedder, settings, triage=Triager.from_settings(settings, embedder))
 
-    def encode(self, text: str) -> np.ndarray:
-        return self.embedder.encode([text])[0]
+    def understand(self, question: object, history: Sequence[object] = (),
+                   as_typed: bool = False) -> Understanding:
+        """Normalise the message and the earlier ones; unless `as_typed`, resolve a follow-up
+        and correct confident misspellings for retrieval (never for triage)."""
+        limit = self.settings.max_question_chars
+        typed = normalise_question(question, limit)
+        earlier = tuple(normalise_question(h, limit) for h in history)[-MAX_HISTORY:]
+        if as_typed:
+            return Understanding(typed, earlier, typed)
+        resolved = resolve(typed, earlier, self.concepts).text
+        corrected, corrections = self.speller.correct(resolved)
+        return Understanding(typed, earlier, corrected, tuple(corrections))
 
-    def query(self, question: str) -> Query:
-        text = normalise_question(question, self.settings.max_question_chars)
-        return self.retriever.query(text, self.encode(text))
+    def query(self, question: str, history: Sequence[str] = ()) -> Query:
+        understanding = self.understand(question, history)
+        return self._query(understanding.text, self.embedder.encode([understanding.text])[0])
 
-    def search(self, question: str, k: int | None = None,
-               prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
+    def search(self, question: str, k: int | None = None, prefer_topics: tuple[str, ...] = (),
+               history: Sequence[str] = ()) -> list[Hit]:
         """Retrieval only (no triage, no abstention): used by `qa search` and evaluation."""
-        return self.retriever.search(self.query(question), k or self.settings.top_k, prefer_topics)
+        return self.retriever.search(self.query(question, history), k or self.settings.top_k,
+                                     prefer_topics)
 
-    def rank_documents(self, question: str, k: int = 10) -> list[tuple[str, float]]:
+    def rank_documents(self, question: str, k: int = 10,
+                       history: Sequence[str] = ()) -> list[tuple[str, float]]:
         """Document-level ranking (a document scores as its best passage), for batch evaluation."""
         ranked: dict[str, float] = {}
-        for hit in self.retriever.candidates(self.query(question)):
+        for hit in self.retriever.candidates(self.query(question, history)):
             if hit.passage.document_id not in ranked:
                 ranked[hit.passage.document_id] = hit.fused
                 if len(ranked) >= k:
                     break
         return list(ranked.items())
 
-    def ask(self, question: object, clock: Clock = NULL_CLOCK) -> Answer:
-        """The reply to one question; `clock` is told as each stage (`qa.stage_clock.STAGES`)
-        ends. A repeated question is served from the answer cache."""
+    def ask(self, question: object, history: Sequence[object] = (), as_typed: bool = False,
+            clock: Clock = NULL_CLOCK) -> Answer:
+        """The reply to a message, given the earlier user messages of the conversation (oldest
+        first); `as_typed` answers the message exactly as typed. `clock` is told as each stage
+        (`qa.stage_clock.STAGES`) ends. A repeated message is served from the answer cache."""
         started = time.perf_counter()
-        text = normalise_question(question, self.settings.max_question_chars)
+        understanding = self.understand(question, history, as_typed)
         clock.lap("normalise")
-        cached = self.answers.get(text)
+        key = "\x1f".join((*understanding.earlier, understanding.typed, "typed" if as_typed else ""))
+        cached = self.answers.get(key)
         if cached is not None:
             clock.lap("cache")
             return replace(cached, took_ms=(time.perf_counter() - started) * 1000)
-        answer = self._answer(text, started, clock)
-        self.answers.put(text, answer)
+        answer = self._answer(understanding, started, clock)
+        self.answers.put(key, answer)
         return answer
 
-    def _answer(self, text: str, started: float, clock: Clock) -> Answer:
-        query = self.retriever.query(text, self.encode(text))
+    def _answer(self, understanding: Understanding, started: float, clock: Clock) -> Answer:
+        typed, text = understanding.typed, understanding.text
+        # One model call: the message as typed (triage) and, when retrieval reads something
+        # else, that too, in the same batch.
+        vectors = self.embedder.encode([typed] if text == typed else [typed, text])
+        query = self._query(text, vectors[-1])
         clock.lap("embed")
         triage, dense_ranking, lexical_ranking = self.retriever.rankings(
-            query, lambda: self._triage(query))
+            query, lambda: self._triage(typed, vectors[0], understanding.earlier))
         clock.lap("rankings")
 
         def reply(kind: AnswerKind, message: str, quotes: Sequence[Quote] = (),
@@ -122,7 +175,9 @@ class QAEngine:
                 kind=kind, message=message, quotes=tuple(quotes),
                 disclaimers=tuple(self.policy.disclaimers(kind, triage, quotes)),
                 flags=triage.flags, related=tuple(related), triage=triage,
-                took_ms=(time.perf_counter() - started) * 1000)
+                took_ms=(time.perf_counter() - started) * 1000,
+                understood_as=understanding.understood_as,
+                corrections=understanding.corrections)
             clock.lap("compose")
             return answer
 
@@ -131,19 +186,51 @@ class QAEngine:
         if triage.category == "out_of_scope":
             return reply("out_of_scope", self.policy.scope_message())
 
-        prefer = PREFERRED_TOPICS_FOR_CLINIC_SEEKING if "unproven_clinic" in triage.flags else ()
+        clinic_seeking = "unproven_clinic" in triage.flags
+        prefer = PREFERRED_TOPICS_FOR_CLINIC_SEEKING if clinic_seeking else ()
         top_k = self.settings.top_k
         hits = self.retriever.fuse(query.vector, dense_ranking, lexical_ranking,
                                    top_k + EXTRA_FOR_RELATED, prefer)
         clock.lap("fusion")
-        if evidence_strength(hits) < self.settings.min_score:
+        # Someone looking for a clinic should read the red flags, costs and regulation passages
+        # whatever their wording: for them the only reason to abstain is a library without any.
+        relevant = any(set(prefer) & set(h.passage.topics) for h in hits) if clinic_seeking \
+            else self._evidence(hits, query, lexical_ranking) >= self.settings.min_score
+        if not relevant:
             return reply("no_answer", self.policy.no_answer_message())
         shown, rest = hits[:top_k], hits[top_k:]
         quotes = compose_quotes(shown, terms(query.expanded))
         return reply("answer", self.policy.answer_message(), quotes, related_prompts(shown, rest))
 
-    def _triage(self, query: Query) -> Triage:
-        return self.triage.decide(query.text, query.vector) if self.triage else Triage()
+    def _library_says(self, words: str) -> bool:
+        return all(word in self.index.vocabulary for word in WORD.findall(fold(words)))
+
+    def _triage(self, typed: str, vector: np.ndarray, earlier: Sequence[str]) -> Triage:
+        return self.triage.decide(typed, vector, earlier) if self.triage else Triage()
+
+    def _query(self, text: str, vector: np.ndarray) -> Query:
+        """The retrieval query: the text, its expansions for BM25, and — for a concept named in
+        words the library never uses ("Lemtrada" where it says "alemtuzumab", an acronym it only
+        spells out) — its vector pulled towards that concept. Names the library does use are
+        left to the model: pulling those too made gold-set answers worse (docs/design.md)."""
+        named = tuple(self._concept_vectors[m.concept] for m in self.concepts.mentions(text)
+                      if m.concept in self._concept_vectors and not self._library_says(m.surface))
+        if named:
+            vector = vector + CONCEPT_WEIGHT * np.mean(named, axis=0)
+            vector = (vector / np.linalg.norm(vector)).astype(np.float32)
+        return self.retriever.query(text, vector, named)
+
+    def _evidence(self, hits: list[Hit], query: Query, lexical: list[tuple[int, float]]) -> float:
+        """What abstention compares with QA_MIN_SCORE: the best cosine similarity of a hit to the
+        question — or, for a hit BM25 found through the expansion of a concept the question
+        names in words the library never uses, its similarity to that concept, so a strong
+        lexical match on an expanded term is not discarded."""
+        strength = evidence_strength(hits)
+        if query.concepts and strength < self.settings.min_score:
+            found = {row for row, _ in lexical}
+            strength = max([strength] + [self.retriever.concept_similarity(h.row, query)
+                                         for h in hits if h.row in found])
+        return strength
 
 
 def evidence_strength(hits: list[Hit]) -> float:

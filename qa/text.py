@@ -52,6 +52,16 @@ def words(text: str) -> list[str]:
     return WORD.findall(fold(text))
 
 
+def word_counts(texts: Iterable[str]) -> dict[str, int]:
+    """How often each alphabetic word occurs in the texts (folded): a library's vocabulary."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in WORD.findall(fold(text)):
+            if word.isalpha():
+                counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
 def _stemmer() -> Stemmer.Stemmer:
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:

@@ -32,12 +32,15 @@ def test_cache_size_zero_recomputes_every_time(fake_engine):
 
 
 def test_cache_is_bounded_and_evicts_the_least_recent(fake_engine):
-    engine, _ = engine_with(fake_engine, answer_cache_size=2)
+    engine, embedder = engine_with(fake_engine, answer_cache_size=2)
     for question in ("what is apheresis", "how are cells given", "what is conditioning"):
         engine.ask(question)
     assert len(engine.answers) == 2
-    assert engine.answers.get("what is apheresis") is None
-    assert engine.answers.get("what is conditioning") is not None
+    calls = embedder.calls
+    engine.ask("what is conditioning")  # kept: no model call
+    assert embedder.calls == calls
+    engine.ask("what is apheresis")  # the least recent was evicted: asked again
+    assert embedder.calls == calls + 1 and len(engine.answers) == 2
 
 
 def test_a_new_engine_for_a_new_index_starts_with_an_empty_cache(fake_engine):

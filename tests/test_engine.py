@@ -51,7 +51,7 @@ def test_weak_evidence_abstains(fake_settings, fake_embedder):
 def test_answer_json_has_the_documented_shape(fake_engine):
     data = fake_engine.ask("what is apheresis").to_json()
     assert set(data) == {"kind", "message", "quotes", "disclaimers", "flags", "related",
-                         "triage", "took_ms"}
+                         "triage", "understood_as", "corrections", "took_ms"}
     quote = data["quotes"][0]
     assert set(quote) == {"passage_id", "text", "highlights", "score", "source"}
     assert set(quote["source"]) == {"document_id", "title", "section", "url", "reviewed",
@@ -67,3 +67,136 @@ def test_rank_documents_is_document_level(fake_engine):
     documents = [doc for doc, _ in ranking]
     assert documents[0] == "jsonl-thyroid"
     assert len(documents) == len(set(documents))
+
+
+# --- conversations, spelling, concepts (issue: what people really type) ---------------------------
+
+class FixedTriage:
+    def __init__(self, category: str) -> None:
+        self.category = category
+        self.seen: list[tuple[str, tuple[str, ...]]] = []
+
+    def decide(self, question, vector, earlier=()):
+        from qa.domain import Triage
+
+        self.seen.append((question, tuple(earlier)))
+        flags = (self.category,) if self.category != "general" else ()
+        return Triage(self.category, f"fixed: {self.category}", flags)
+
+
+def test_a_follow_up_is_answered_on_the_earlier_topic_and_says_how(fake_engine):
+    alone = fake_engine.ask("how long does it take?")
+    answer = fake_engine.ask("how long does it take?", history=["What is apheresis?"])
+    assert answer.understood_as == "how long does apheresis take?"
+    assert answer.quotes[0].source.document_id == "apheresis-test"
+    assert alone.understood_as is None  # nothing earlier to inherit
+    typed = fake_engine.ask("how long does it take?", history=["What is apheresis?"],
+                            as_typed=True)
+    assert typed.understood_as is None and typed.to_json()["understood_as"] is None
+
+
+def test_triage_judges_the_message_as_typed_and_sees_the_earlier_ones(fake_engine):
+    triage = FixedTriage("general")
+    engine = QAEngine(fake_engine.index, fake_engine.embedder, fake_engine.settings, triage=triage)
+    engine.ask("and the lupis risk?", history=["What is apheresis?"])
+    assert triage.seen == [("and the lupis risk?", ("What is apheresis?",))]
+
+
+def test_each_message_costs_one_model_call(fake_engine):
+    from tests.fakes import HashEmbedder
+
+    embedder = HashEmbedder()
+    engine = QAEngine(fake_engine.index, embedder, fake_engine.settings)
+    for question, history in (("what is apheresis", []),
+                              ("how long does it take?", ["What is apheresis?"])):
+        calls = embedder.calls
+        engine.ask(question, history=history)
+        assert embedder.calls == calls + 1
+
+
+def test_misspellings_are_corrected_for_retrieval_and_reported(fake_engine):
+    answer = fake_engine.ask("what is apheresys")
+    assert [(c.typed, c.corrected) for c in answer.corrections] == [("apheresys", "apheresis")]
+    assert answer.understood_as == "what is apheresis"
+    assert answer.quotes[0].source.document_id == "apheresis-test"
+    assert answer.to_json()["corrections"] == [{"from": "apheresys", "to": "apheresis"}]
+
+
+def test_history_is_part_of_the_cache_key(fake_engine):
+    first = fake_engine.ask("how long does it take?", history=["What is apheresis?"])
+    other = fake_engine.ask("how long does it take?", history=["How are mesenchymal stromal "
+                                                               "cells given?"])
+    assert first.understood_as != other.understood_as
+
+
+SPELLED_OUT = """---
+id: spelled-out
+title: Autologous haematopoietic stem cell transplantation
+reviewed: 2026-11-01
+---
+## What autologous haematopoietic stem cell transplantation is
+Autologous haematopoietic stem cell transplantation collects a person's own blood-forming stem
+cells, gives chemotherapy to remove the faulty immune cells, and returns the stem cells so a new
+immune system can grow.
+"""
+OTHER = """---
+id: gardening
+title: Growing tomatoes
+reviewed: 2026-11-01
+---
+## Watering tomatoes
+Tomatoes need regular watering and sunshine; a greenhouse helps in a cold spring.
+"""
+
+
+def _spelled_out_engine(tmp_path, embedder, **settings):
+    from qa.indexing.build import run_build
+    from tests.conftest import make_settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "spelled-out.md").write_text(SPELLED_OUT)
+    (corpus / "gardening.md").write_text(OTHER)
+    config = make_settings(tmp_path, corpus=[corpus], **settings)
+    run_build(config, embedder=embedder)
+    return QAEngine(load_index(config.index_dir), embedder, config)
+
+
+def test_an_acronym_the_library_only_spells_out_still_answers(tmp_path, fake_embedder):
+    engine = _spelled_out_engine(tmp_path, fake_embedder, min_score=0.1)
+    assert "ahsct" not in engine.index.vocabulary
+    answer = engine.ask("what is aHSCT?")
+    assert answer.kind == "answer"
+    assert answer.quotes[0].source.document_id == "spelled-out"
+
+
+def test_an_acronym_the_library_only_spells_out_still_answers_with_the_real_model(
+        tmp_path, real_embedder):
+    engine = _spelled_out_engine(tmp_path, real_embedder, model="bundled:all-MiniLM-L6-v2",
+                                 min_score=0.35)
+    answer = engine.ask("what is aHSCT?")
+    assert answer.kind == "answer"
+    assert answer.quotes[0].source.document_id == "spelled-out"
+
+
+def test_clinic_seeking_gets_the_red_flag_passages_not_an_abstention(tmp_path, fake_embedder):
+    from qa.indexing.build import run_build
+    from tests.conftest import make_settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "flags.md").write_text(
+        "---\nid: red-flags\ntitle: Warning signs of unproven clinics\nreviewed: 2026-11-01\n"
+        "topics: [red-flags, regulation]\n---\n## Warning signs\nA clinic that promises cures, "
+        "takes payment up front and offers treatment for many unrelated diseases shows the "
+        "warning signs regulators describe.\n")
+    (corpus / "tomatoes.md").write_text(OTHER)
+    config = make_settings(tmp_path, corpus=[corpus], min_score=0.5)
+    run_build(config, embedder=fake_embedder)
+    index = load_index(config.index_dir)
+    question = "how much does hsct cost in mexico"
+    plain = QAEngine(index, fake_embedder, config, triage=FixedTriage("general"))
+    assert plain.ask(question).kind == "no_answer"  # weak evidence for an ordinary question
+    clinic = QAEngine(index, fake_embedder, config, triage=FixedTriage("unproven_clinic"))
+    answer = clinic.ask(question)
+    assert answer.kind == "answer" and answer.quotes[0].source.document_id == "red-flags"

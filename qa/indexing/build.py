@@ -26,6 +26,7 @@ from qa.indexing.row_facts import RowFacts
 from qa.ingest.boilerplate import BoilerplateFilter
 from qa.ingest.chunking import ChunkingConfig, chunk_document
 from qa.ingest.readers import corpus_hash, load_corpus
+from qa.text import word_counts
 from qa.settings import Settings
 
 
@@ -176,6 +177,7 @@ def build_index(
                                           config.hnsw_ef_construction)
     report.dense_index = dense_info["type"]
     lexical = LexicalIndex.build(texts)
+    vocabulary = word_counts(texts)
 
     def write_files(folder: Path) -> None:
         layout.write_passages(folder / layout.PASSAGES, passages)
@@ -184,6 +186,8 @@ def build_index(
         layout.write_vectors(folder, vectors, dense_index)
         lexical.save(folder / layout.BM25_DIR)
         RowFacts.of(passages, len(passages)).save(folder)
+        (folder / layout.VOCABULARY).write_text(json.dumps(vocabulary, sort_keys=True),
+                                                encoding="utf-8")
 
     manifest = {
         "model": {"name": config.model_name, "dimension": int(dimension)},

@@ -34,13 +34,14 @@ from qa.indexing.passages import PassageStore
 from qa.indexing.row_facts import FILES as ROW_FACT_FILES
 from qa.indexing.row_facts import RowFacts
 
-FORMAT_VERSION = 2  # 2: row facts are always stored
+FORMAT_VERSION = 3  # 2: row facts are always stored; 3: the spelling vocabulary too
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 DOCUMENTS = "documents.json"
 EMBEDDINGS = "embeddings.npy"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
+VOCABULARY = "vocabulary.json"  # word -> count: the spelling dictionary (qa.retrieval.spelling)
 CHECKSUM_LIMIT = 256 * 1024 * 1024  # files above this are checked by size only, to keep start fast
 KEEP_BUILDS = 3
 REBUILD = "run `qa build` to rebuild it"
@@ -57,6 +58,7 @@ class LoadedIndex:
     dense: Any
     lexical: LexicalIndex
     row_facts: RowFacts
+    vocabulary: dict[str, int]
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -104,6 +106,9 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
         dense_index = dense.load(build / DENSE)
         lexical = LexicalIndex.load(build / BM25_DIR)
         row_facts = RowFacts.load(build)
+        vocabulary = json.loads((build / VOCABULARY).read_text(encoding="utf-8"))
+        if not isinstance(vocabulary, dict):
+            raise ValueError(f"{VOCABULARY} is not a JSON object")
     except Exception as exc:  # a corrupt file of any kind is reported as one line
         raise IndexLoadError(f"index in {build} is corrupt ({exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}); {rebuild}") from exc
@@ -114,7 +119,8 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
             not row_facts.consistent_with(len(passages)):
         raise IndexLoadError(f"index in {build} is inconsistent (passage, vector or row-fact "
                              f"counts or dimensions differ); {rebuild}")
-    return LoadedIndex(build, manifest, passages, embeddings, dense_index, lexical, row_facts)
+    return LoadedIndex(build, manifest, passages, embeddings, dense_index, lexical, row_facts,
+                       vocabulary)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -185,7 +191,7 @@ def _file_table(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def _verify_files(build: Path, files: dict[str, Any], rebuild: str) -> None:
-    required = {PASSAGES, DOCUMENTS, EMBEDDINGS, DENSE, *ROW_FACT_FILES}
+    required = {PASSAGES, DOCUMENTS, EMBEDDINGS, DENSE, VOCABULARY, *ROW_FACT_FILES}
     if not required <= set(files):
         raise IndexLoadError(f"index manifest in {build} lists no files; {rebuild}")
     for name, entry in files.items():

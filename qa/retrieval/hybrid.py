@@ -39,11 +39,13 @@ class RetrievalParams:
 @dataclass(frozen=True)
 class Query:
     """A question as retrieval reads it: its text, the text BM25 searches (with the synonym
-    table's expansions) and its embedding."""
+    table's expansions), its embedding, and the vectors of concepts it names in words the library
+    never uses (which the expansion stands in for)."""
 
     text: str
     expanded: str
     vector: np.ndarray
+    concepts: tuple[np.ndarray, ...] = ()
 
 
 class HybridRetriever:
@@ -64,8 +66,13 @@ class HybridRetriever:
         # A graph search is long enough to hide other work behind it (see `rankings`).
         self.overlap = dense_index.is_graph(index.dense)
 
-    def query(self, text: str, vector: np.ndarray) -> Query:
-        return Query(text, self.synonyms.expand(text), vector)
+    def query(self, text: str, vector: np.ndarray,
+              concepts: tuple[np.ndarray, ...] = ()) -> Query:
+        return Query(text, self.synonyms.expand(text), vector, concepts)
+
+    def concept_similarity(self, row: int, query: Query) -> float:
+        """How close a passage is to the concepts the query names only by the expansion."""
+        return max((float(self._vectors[row] @ c) for c in query.concepts), default=-1.0)
 
     def rankings(self, query: Query, beside: Callable[[], T]) -> tuple[T, Ranking, Ranking]:
         """`beside()` (the caller's own work on the question, such as triage) and the dense and

@@ -1,13 +1,16 @@
-"""The curated synonym / acronym / spelling table, applied to lexical queries.
+"""The concept table: synonyms, acronyms, brand and generic names and spellings, as groups.
 
-Dense retrieval already understands paraphrase; BM25 only matches words, so "aHSCT" must also
-search for "autologous haematopoietic stem cell transplantation", "hematopoietic" for
-"haematopoietic", and so on. The table is a YAML file operators can extend.
+Dense retrieval understands paraphrase but not every acronym or brand; BM25 only matches words.
+So when a question names any term of a group, `expand` adds the group's other terms to what
+retrieval searches, and `mentions` says which concepts (conditions, treatments, drugs, trials…)
+a text names — what follow-up questions carry forward and the gap report counts. The table is
+a YAML file operators can extend (qa/data/synonyms.yaml).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import ahocorasick
@@ -16,52 +19,117 @@ import yaml
 from qa.errors import ConfigError
 from qa.text import fold
 
+KINDS = ("condition", "treatment", "procedure", "drug", "trial", "product", "regulator", "topic",
+         "spelling")
+TOPIC_KINDS = frozenset(KINDS) - {"spelling"}
+
+
+@dataclass(frozen=True)
+class Group:
+    concept: str  # the first term: the concept's name
+    kind: str
+    terms: tuple[str, ...]
+    expand: bool = True
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A concept named in a text: where, and in which words."""
+
+    concept: str
+    kind: str
+    surface: str
+    start: int
+    end: int
+
 
 class SynonymTable:
-    """Groups of equivalent phrases; `expand` appends the other members of every group found."""
+    """Groups of equivalent terms; `expand` appends the other terms of every group found."""
 
-    def __init__(self, groups: list[list[str]]) -> None:
-        cleaned = ([str(v).lower() for v in group if str(v).strip()] for group in groups)
+    def __init__(self, groups: list[Group]) -> None:
         # Empty groups are dropped here, so groups and patterns stay paired one to one.
-        self._groups = [group for group in cleaned if group]
+        self._groups = [g for g in groups if g.terms]
         self._patterns = [
-            re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(v) for v in sorted(g, key=len, reverse=True))
-                       + r")(?![\w-])")
+            re.compile(r"(?<![\w-])(?:" + "|".join(
+                re.escape(v) for v in sorted(g.terms, key=len, reverse=True)) + r")(?![\w-])")
             for g in self._groups
         ]
-        # Which groups have a variant inside a text, in one Aho-Corasick pass instead of a
-        # substring test per variant; the group's regex then only checks the word boundaries.
-        self._variants = ahocorasick.Automaton()
+        # Which groups have a term inside a text, in one Aho-Corasick pass instead of a
+        # substring test per term; the group's regex then only checks the word boundaries.
+        self._terms = ahocorasick.Automaton()
         owners: dict[str, list[int]] = {}
         for number, group in enumerate(self._groups):
-            for variant in group:
-                owners.setdefault(variant, []).append(number)
-        for variant, numbers in owners.items():
-            self._variants.add_word(variant, tuple(numbers))
+            for term in group.terms:
+                owners.setdefault(term, []).append(number)
+        for term, numbers in owners.items():
+            self._terms.add_word(term, tuple(numbers))
         if owners:
-            self._variants.make_automaton()
+            self._terms.make_automaton()
 
     @classmethod
     def from_file(cls, path: Path) -> SynonymTable:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            groups = data.get("groups", [])
-            if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
-                raise ValueError("'groups' must be a list of lists")
-        except (OSError, yaml.YAMLError, ValueError, AttributeError) as exc:
+            raw = data.get("groups", [])
+            if not isinstance(raw, list):
+                raise ValueError("'groups' must be a list")
+            groups = [_group(item, number) for number, item in enumerate(raw, start=1)]
+        except (OSError, yaml.YAMLError, ValueError, AttributeError, TypeError) as exc:
             raise ConfigError(f"cannot read synonym table {path}: {exc}") from exc
         return cls(groups)
 
+    @classmethod
+    def of_terms(cls, groups: list[list[str]], kind: str = "topic") -> SynonymTable:
+        """A table from plain lists of terms (tests and small tools)."""
+        return cls([_group({"kind": kind, "terms": g}, n) for n, g in enumerate(groups, start=1)
+                    if any(str(t).strip() for t in g)])
+
+    @property
+    def groups(self) -> tuple[Group, ...]:
+        return tuple(self._groups)
+
     def expand(self, query: str) -> str:
-        """The query plus the variants of every group it mentions."""
+        """The query plus the other terms of every expanding group it mentions."""
         lowered = fold(query)
-        if not self._groups:
-            return query
-        mentioned = sorted({number for _, numbers in self._variants.iter(lowered)
-                            for number in numbers})
         extra: list[str] = []
-        for number in mentioned:  # in table order
-            if self._patterns[number].search(lowered):
-                group = self._groups[number]
-                extra.extend(v for v in group if v not in lowered)
+        for number in self._mentioned(lowered):  # in table order
+            group = self._groups[number]
+            if group.expand and self._patterns[number].search(lowered):
+                extra.extend(t for t in group.terms if t not in lowered)
         return query if not extra else query + " " + " ".join(extra)
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Every concept the text names (spelling variants excluded), in text order. Offsets
+        are into `fold(text)`."""
+        lowered = fold(text)
+        # Surfaces in the writer's own case where folding kept every offset (a normalised
+        # question: only case and apostrophes change).
+        original = text if len(text) == len(lowered) else lowered
+        found = []
+        for number in self._mentioned(lowered):
+            group = self._groups[number]
+            if group.kind == "spelling":
+                continue
+            match = self._patterns[number].search(lowered)
+            if match:
+                found.append(Mention(group.concept, group.kind,
+                                     original[match.start():match.end()], match.start(),
+                                     match.end()))
+        return sorted(found, key=lambda m: (m.start, -m.end))
+
+    def _mentioned(self, lowered: str) -> list[int]:
+        if not self._groups:
+            return []
+        return sorted({number for _, numbers in self._terms.iter(lowered) for number in numbers})
+
+
+def _group(item: object, number: int) -> Group:
+    if not isinstance(item, dict):
+        raise ValueError(f"group {number}: expected {{kind, terms}}")
+    kind = str(item.get("kind", ""))
+    if kind not in KINDS:
+        raise ValueError(f"group {number}: kind must be one of {', '.join(KINDS)}")
+    terms = [fold(str(t)) for t in item.get("terms") or () if str(t).strip()]
+    if not terms:
+        raise ValueError(f"group {number}: needs at least one term")
+    return Group(terms[0], kind, tuple(dict.fromkeys(terms)), bool(item.get("expand", True)))

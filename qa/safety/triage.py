@@ -176,7 +176,7 @@ class Triager:
         vectors = self.embedder.encode(list(questions))
         return [self.decide(q, v) for q, v in zip(questions, vectors)]
 
-    def decide(self, question: str, vector: np.ndarray) -> Triage:
+    def decide(self, question: str, vector: np.ndarray, earlier: Sequence[str] = ()) -> Triage:
         """The triage of a question whose embedding is already known."""
         findings = self.rules.evaluate(question)
         nearest = self.examples.nearest(vector)

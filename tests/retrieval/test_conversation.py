@@ -1,0 +1,39 @@
+"""Follow-ups inherit the topic of the conversation; new topics and full questions do not."""
+
+import pytest
+
+from qa.retrieval.conversation import resolve
+from qa.retrieval.synonyms import SynonymTable
+from qa.settings import PACKAGE_DATA
+
+TABLE = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
+
+
+@pytest.mark.parametrize("history, message, understood", [
+    (["What is aHSCT for multiple sclerosis?"], "is it safe?",
+     "is aHSCT for multiple sclerosis safe?"),
+    (["What is aHSCT for MS?"], "how long does that take", "how long does aHSCT for MS take"),
+    (["What is aHSCT for MS?"], "and for RA?", "What is aHSCT for RA?"),
+    (["What is aHSCT for multiple sclerosis?"], "what about for lupus?", "What is aHSCT for lupus?"),
+    (["What is aHSCT for MS?"], "the cost?", "the cost? (aHSCT for MS)"),
+    (["there's a trial of CAR-T for myasthenia gravis"], "does the trial include kids?",
+     "does the trial of CAR-T for myasthenia gravis include kids?"),
+    # the topic comes from the most recent message that had one, itself resolved first
+    (["tell me about mesenchymal stem cells for lupus", "thanks", "ok"], "is it approved?",
+     "is mesenchymal stem cells for lupus approved?"),
+    (["What is aHSCT for MS?", "and for RA?"], "is it safe?", "is aHSCT for RA safe?"),
+])
+def test_a_follow_up_inherits_the_topic(history, message, understood):
+    assert resolve(message, history, TABLE).understood_as == understood
+
+
+@pytest.mark.parametrize("history, message", [
+    (["What is aHSCT for MS?"], "what is CAR-T?"),                       # a new subject
+    (["What is aHSCT for MS?"], "how much does Lemtrada cost compared with other drugs?"),
+    (["What is aHSCT for MS?"], "what questions should I ask a clinic before paying a deposit"),
+    ([], "is it safe?"),                                                 # nothing to inherit
+    (["hello", "thanks"], "is it safe?"),                                # no earlier topic
+])
+def test_new_topics_and_full_questions_are_used_as_typed(history, message):
+    resolution = resolve(message, history, TABLE)
+    assert resolution.understood_as is None and resolution.text == message

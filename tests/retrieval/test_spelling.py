@@ -1,0 +1,40 @@
+"""Spelling tolerance: only unknown words, only towards the library, only when confident."""
+
+import pytest
+
+from qa.retrieval.spelling import Speller
+
+VOCABULARY = {"lupus": 40, "sclerosis": 30, "mesenchymal": 12, "stem": 90, "cell": 80,
+              "cells": 70, "autoimmune": 25, "haematopoietic": 9, "rituximab": 3,
+              "alemtuzumab": 5, "transplant": 50}
+SPELLER = Speller(VOCABULARY, terms=["ocrelizumab", "crohn's disease"])
+
+
+@pytest.mark.parametrize("typed, corrected", [
+    ("lupis", "lupus"),
+    ("sclerosys", "sclerosis"),
+    ("mesenchimal", "mesenchymal"),
+    ("autoimune", "autoimmune"),
+    ("stemcell", "stem cell"),
+    ("ocrelizumub", "ocrelizumab"),  # a concept-table term
+])
+def test_unknown_words_near_a_library_word_are_corrected(typed, corrected):
+    assert SPELLER.correct_word(typed) == corrected
+
+
+@pytest.mark.parametrize("word", [
+    "rituximab", "alemtuzumab",   # real drugs are never turned into other words
+    "husband", "tomorrow",        # English words stay as typed
+    "dont", "isnt",               # contractions typed without an apostrophe
+    "zzzzqqq",                    # nothing near it
+    "ms", "sle",                  # too short to guess
+])
+def test_known_short_and_hopeless_words_are_left_alone(word):
+    assert SPELLER.correct_word(word) is None
+
+
+def test_a_sentence_keeps_its_words_and_reports_each_correction():
+    text, corrections = SPELLER.correct("Can stemcell therapy help Lupis?")
+    assert text == "Can stem cell therapy help lupus?"
+    assert [(c.typed, c.corrected) for c in corrections] == [("stemcell", "stem cell"),
+                                                             ("Lupis", "lupus")]

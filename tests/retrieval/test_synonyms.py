@@ -1,0 +1,62 @@
+"""The concept table: expansions for retrieval, and which concepts a text names."""
+
+from qa.evaluation import read_gold
+from qa.retrieval.synonyms import SynonymTable
+from qa.settings import PACKAGE_DATA
+from qa.text import fold
+from tests.conftest import ROOT
+
+TABLE = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
+
+
+def test_acronyms_spellings_and_brands_expand():
+    expanded = TABLE.expand("Is aHSCT safe for MS?").lower()
+    assert "autologous haematopoietic stem cell transplantation" in expanded
+    assert "multiple sclerosis" in expanded
+    assert "mobilization" in TABLE.expand("what is mobilisation").lower()
+    assert "crohn's disease" in TABLE.expand("CD flare").lower()
+    assert "crohn" not in TABLE.expand("CD34 cells").lower()
+    assert "alemtuzumab" in TABLE.expand("how is lemtrada different from hsct?")
+    assert "ocrelizumab" in TABLE.expand("Ocrevus or a transplant?")
+    assert "lemtrada" in TABLE.expand("alemtuzumab side effects")  # generic → brand too
+
+
+def test_general_topics_are_recognised_but_not_added_to_searches():
+    assert TABLE.expand("what does it cost") == "what does it cost"
+    assert [m.concept for m in TABLE.mentions("what does it cost")] == ["cost"]
+
+
+def test_mentions_name_concepts_in_text_order_with_their_kind():
+    found = TABLE.mentions("Is Lemtrada better than aHSCT for relapsing MS?")
+    assert [(m.concept, m.kind, m.surface) for m in found] == [
+        ("alemtuzumab", "drug", "Lemtrada"), ("ahsct", "treatment", "aHSCT"),
+        ("multiple sclerosis", "condition", "MS")]  # in the writer's own case
+    assert TABLE.mentions("what is haematopoietic") == []  # spelling variants are not topics
+
+
+def test_whole_words_only_and_empty_groups_are_dropped():
+    table = SynonymTable.of_terms([[], ["hsct", "stem cell transplant"], ["  "],
+                                   ["ms", "multiple sclerosis"]])
+    assert table.expand("Is HSCT used in MS?") == \
+        "Is HSCT used in MS? stem cell transplant multiple sclerosis"
+    # Substrings inside other words are not matches: "ms" in "symptoms", "hsct" in "hsct-like".
+    assert table.expand("symptoms of hsct-like care") == "symptoms of hsct-like care"
+    assert SynonymTable([]).expand("Is HSCT used?") == "Is HSCT used?"
+    # A term in two groups brings in both groups, in table order.
+    shared = SynonymTable.of_terms([["cd", "crohn's disease"], ["cd", "cluster of differentiation"]])
+    assert shared.expand("CD") == "CD crohn's disease cluster of differentiation"
+
+
+def test_the_one_pass_first_test_never_skips_a_group_the_regex_would_match():
+    def by_regex_only(question: str) -> str:
+        lowered = fold(question)
+        extra = [t for group, pattern in zip(TABLE._groups, TABLE._patterns)
+                 if group.expand and pattern.search(lowered) for t in group.terms
+                 if t not in lowered]
+        return question if not extra else question + " " + " ".join(extra)
+
+    questions = [g.question for g in read_gold(ROOT / "eval" / "gold")]
+    assert len(questions) > 100
+    expanded = [TABLE.expand(q) for q in questions]
+    assert expanded == [by_regex_only(q) for q in questions]
+    assert sum(e != q for e, q in zip(expanded, questions)) > 50  # many questions do expand
