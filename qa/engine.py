@@ -23,7 +23,7 @@ from qa.answering.quotes import compose_quotes, related_prompts
 from qa.cache import BoundedLRU
 from qa.domain import Answer, AnswerKind, Correction, Hit, Quote, Triage
 from qa.encoders import Embedder, embedder_from_settings
-from qa.errors import IndexLoadError
+from qa.errors import IndexLoadError, InvalidQuestion
 from qa.indexing import dense
 from qa.indexing.layout import LoadedIndex, load_index
 from qa.retrieval.conversation import resolve
@@ -113,7 +113,8 @@ class QAEngine:
         and correct confident misspellings for retrieval (never for triage)."""
         limit = self.settings.max_question_chars
         typed = normalise_question(question, limit)
-        earlier = tuple(normalise_question(h, limit) for h in history)[-MAX_HISTORY:]
+        earlier = tuple(_earlier_message(number, h, limit)
+                        for number, h in enumerate(history, start=1))[-MAX_HISTORY:]
         if as_typed:
             return Understanding(typed, earlier, typed)
         resolved = resolve(typed, earlier, self.concepts).text
@@ -231,6 +232,13 @@ class QAEngine:
             strength = max([strength] + [self.retriever.concept_similarity(h.row, query)
                                          for h in hits if h.row in found])
         return strength
+
+
+def _earlier_message(number: int, message: object, limit: int) -> str:
+    try:
+        return normalise_question(message, limit)
+    except InvalidQuestion as exc:
+        raise InvalidQuestion(f"history message {number}: {exc}") from exc
 
 
 def evidence_strength(hits: list[Hit]) -> float:

@@ -23,7 +23,7 @@ router = APIRouter()
 @router.post("/api/ask", response_model=None, responses={200: {"model": AnswerOut}})
 def ask(request: AskRequest, engine: EngineDep, state: StateDep) -> JSONResponse:
     """Answer one question with quotes, sources and disclaimers."""
-    answer = engine.ask(request.question)
+    answer = engine.ask(request.question, request.history, request.as_typed)
     state.metrics.observe_answer(answer)
     if state.settings.log_questions:
         LOG.info("question", extra={"question": request.question, "kind": answer.kind})

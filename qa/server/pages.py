@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,9 +28,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from qa import __version__
-from qa.engine import QAEngine
+from qa.engine import MAX_HISTORY, QAEngine
 from qa.errors import ConfigError, InvalidQuestion, QAError
 from qa.server.deps import EngineDep, ServerState, StateDep
+from qa.server.responses import error_response
 from qa.server.schemas import FeedbackRequest
 from qa.server.security import content_security_policy
 from qa.settings import normalise_origin
@@ -60,7 +62,7 @@ EVIDENCE_LABELS = {
 }
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
-# Every sentence the page shows around answers; sent to the browser script so both render alike.
+# Every sentence the page shows around answers.
 STRINGS = {
     "you": "You",
     "assistant": "Assistant",
@@ -83,8 +85,14 @@ STRINGS = {
     "failed": "Sorry, something went wrong and no answer could be given. Please try again.",
     "offline": "The assistant could not be reached. Check your connection and try again.",
     "newChat": "New chat started.",
+    "answering": "Answering:",
+    "showingFor": "Showing results for",
+    "askAsTyped": "Search instead for",
     "empty": "Please type a question first.",
 }
+# What the page's script says itself (everything else it shows is server-rendered markup).
+SCRIPT_STRINGS = ("you", "searching", "failed", "offline", "empty", "thanks", "feedbackFailed",
+                  "newChat")
 REGISTRIES = (
     ("ClinicalTrials.gov", "https://clinicaltrials.gov/"),
     ("WHO International Clinical Trials Registry Platform", "https://trialsearch.who.int/"),
@@ -95,7 +103,7 @@ EMBED_LIMITS = {"title": 80, "greeting": 400, "starter": 200, "launcher": 40}
 MAX_STARTERS = 5
 
 
-# --- presentation helpers (used by the templates; the browser script mirrors them) -----------
+# --- presentation helpers (used by the templates, the only renderer) --------------------------
 
 def highlight_segments(text: str, highlights: list[list[int]] | tuple) -> list[tuple[str, bool]]:
     """Split a quote into (text, highlighted) runs from [start, end] ranges, clamped and merged."""
@@ -213,50 +221,86 @@ def _client_config(state: ServerState, mode: str, **extra: Any) -> dict[str, Any
     """What the browser script needs, as a JSON data block (never an inline script)."""
     settings = state.settings
     config = {
-        "mode": mode, "api": {"ask": "/api/ask", "feedback": "/api/feedback"},
-        "storageKey": f"stemcell-qa:{mode}:v1", "emergencyNumber": settings.emergency_number,
-        "sendQuestion": settings.feedback_store_questions, "strings": STRINGS,
-        "evidenceLabels": EVIDENCE_LABELS, "months": MONTHS,
-        "registries": [list(r) for r in REGISTRIES], "starters": list(STARTER_QUESTIONS),
-        "maxChars": settings.max_question_chars,
+        "mode": mode, "api": {"feedback": "/api/feedback"},
+        "storageKey": f"stemcell-qa:{mode}:v2",
+        "sendQuestion": settings.feedback_store_questions,
+        "strings": {key: STRINGS[key] for key in SCRIPT_STRINGS},
     }
     config.update(extra)
     return config
 
 
-def _ask(engine: QAEngine, question: str) -> tuple[dict[str, Any] | None, str | None, int]:
+def _ask(engine: QAEngine, question: str, history: list[str], as_typed: bool
+         ) -> tuple[dict[str, Any] | None, str | None, int]:
     """(answer JSON, error message, status) for a form submission."""
     try:
-        return engine.ask(question).to_json(), None, 200
+        return engine.ask(question, history[-MAX_HISTORY:], as_typed).to_json(), None, 200
     except InvalidQuestion as exc:
         return None, f"Please check your question: {exc}.", 422
     except QAError:
         return None, STRINGS["failed"], 503
 
 
-def _conversation(request: Request, question: str | None, answer: dict[str, Any] | None,
-                  error: str | None, here: str) -> dict[str, Any]:
-    """The no-JavaScript conversation state both pages render: the answered turn, or the
-    question kept for correction after an error, and where the forms post back to."""
+@dataclass(frozen=True)
+class Asked:
+    """One form submission: the message, the conversation before it, and the reply."""
+
+    question: str | None = None
+    history: tuple[str, ...] = ()
+    answer: dict[str, Any] | None = None
+    error: str | None = None
+    status: int = 200
+
+
+def _asked(engine: QAEngine, question: str, history: list[str], as_typed: str) -> Asked:
+    earlier = tuple(history[-MAX_HISTORY:])
+    answer, error, status = _ask(engine, question, list(earlier), as_typed == "1")
+    return Asked(question, earlier, answer, error, status)
+
+
+def _conversation(request: Request, asked: Asked, here: str) -> dict[str, Any]:
+    """The no-JavaScript conversation state both pages render: the answered turn (the page shows
+    the latest; the conversation travels in hidden fields), or the question kept for correction
+    after an error, and where the forms post back to."""
+    history = asked.history
+    if asked.answer and asked.question:
+        history = (*history, asked.question)[-MAX_HISTORY:]
     return {
-        "turns": [{"question": question, "answer": answer}] if answer else [],
-        "question": question if error else "", "error": error,
+        "turns": [{"question": asked.question, "answer": asked.answer,
+                   "history": list(asked.history)}] if asked.answer else [],
+        "question": asked.question if asked.error else "", "error": asked.error,
+        "history": list(history),
         "thanks": request.query_params.get("thanks") == "1",
         "form_action": here, "next": here, "new_chat_href": here,
     }
 
 
+def _wants_fragment(request: Request) -> bool:
+    """The page's own script asks for one rendered turn, not the whole page."""
+    return request.headers.get("x-qa-fragment") == "turn"
+
+
+def _turn_fragment(request: Request, state: ServerState, context: dict[str, Any],
+                   asked: Asked) -> Response:
+    if asked.error:
+        code = "invalid_question" if asked.status == 422 else "unavailable"
+        return error_response(asked.status, code, asked.error)
+    return state.templates.TemplateResponse(request, "_turns.html", context,
+                                            headers={"Cache-Control": "no-store"})
+
+
 # --- the chat page -------------------------------------------------------------------------------
 
-def _render_page(request: Request, state: ServerState, question: str | None = None,
-                 answer: dict[str, Any] | None = None, error: str | None = None,
-                 status: int = 200) -> Response:
+def _render_page(request: Request, state: ServerState, asked: Asked = Asked()) -> Response:
     context = _base_context(state, "page") | {
         "title": "Stem-cell therapy questions",
         "starters": STARTER_QUESTIONS,
         "config": _client_config(state, "page"),
-    } | _conversation(request, question, answer, error, "/")
-    return state.templates.TemplateResponse(request, "index.html", context, status_code=status,
+    } | _conversation(request, asked, "/")
+    if _wants_fragment(request):
+        return _turn_fragment(request, state, context, asked)
+    return state.templates.TemplateResponse(request, "index.html", context,
+                                            status_code=asked.status,
                                             headers=page_headers(content_security_policy()))
 
 
@@ -268,10 +312,11 @@ def chat_page(request: Request, state: StateDep) -> Response:
 @router.post("/")
 def chat_page_answer(request: Request, state: StateDep, engine: EngineDep,
                      question: Annotated[str, Form()] = "",
-                     starter: Annotated[str, Form()] = "") -> Response:
-    text = starter or question
-    answer, error, status = _ask(engine, text)
-    return _render_page(request, state, text, answer, error, status)
+                     starter: Annotated[str, Form()] = "",
+                     history: Annotated[list[str] | None, Form()] = None,
+                     as_typed: Annotated[str, Form()] = "") -> Response:
+    asked = _asked(engine, starter or question, history or [], as_typed)
+    return _render_page(request, state, asked)
 
 
 # --- the widget's panel ----------------------------------------------------------------------
@@ -314,9 +359,7 @@ def _embed_options(request: Request, state: ServerState) -> dict[str, Any]:
     return options
 
 
-def _render_embed(request: Request, state: ServerState, question: str | None = None,
-                  answer: dict[str, Any] | None = None, error: str | None = None,
-                  status: int = 200) -> Response:
+def _render_embed(request: Request, state: ServerState, asked: Asked = Asked()) -> Response:
     options = _embed_options(request, state)
     here = f"/embed?{options['query']}"
     context = _base_context(state, "embed") | {
@@ -326,8 +369,11 @@ def _render_embed(request: Request, state: ServerState, question: str | None = N
         "config": _client_config(state, "embed", parentOrigin=options["parent"],
                                  closable=not options["inline"], primary=options["color"],
                                  onPrimary=options["on_color"], starters=options["starters"]),
-    } | _conversation(request, question, answer, error, here)
-    return state.templates.TemplateResponse(request, "embed.html", context, status_code=status,
+    } | _conversation(request, asked, here)
+    if _wants_fragment(request):
+        return _turn_fragment(request, state, context, asked)
+    return state.templates.TemplateResponse(request, "embed.html", context,
+                                            status_code=asked.status,
                                             headers=page_headers(state.origins.embed_csp()))
 
 
@@ -339,10 +385,11 @@ def embed(request: Request, state: StateDep) -> Response:
 @router.post("/embed")
 def embed_answer(request: Request, state: StateDep, engine: EngineDep,
                  question: Annotated[str, Form()] = "",
-                 starter: Annotated[str, Form()] = "") -> Response:
-    text = starter or question
-    answer, error, status = _ask(engine, text)
-    return _render_embed(request, state, text, answer, error, status)
+                 starter: Annotated[str, Form()] = "",
+                 history: Annotated[list[str] | None, Form()] = None,
+                 as_typed: Annotated[str, Form()] = "") -> Response:
+    asked = _asked(engine, starter or question, history or [], as_typed)
+    return _render_embed(request, state, asked)
 
 
 # --- demo and script -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from qa.domain import AnswerKind
+from qa.engine import MAX_HISTORY
 
 PASSAGE_ID = r"^[A-Za-z0-9_.:#/@-]{1,200}$"
 
@@ -21,6 +22,14 @@ class AskRequest(BaseModel):
         description="The question: up to QA_MAX_QUESTION_CHARS characters after trimming, with at "
         "least one letter or digit.",
         json_schema_extra={"minLength": 1, "pattern": "[^\\W_]"})
+    history: list[str] = Field(
+        default_factory=list, max_length=MAX_HISTORY,
+        json_schema_extra={"items": {"type": "string", "minLength": 1, "pattern": "[^\\W_]"}},
+        description=f"The earlier user messages of this conversation, oldest first (at most "
+        f"{MAX_HISTORY}, each within the question limit). A follow-up such as \"is it safe?\" is read on the "
+        "topic of the latest earlier message that had one. Nothing is stored on the server.")
+    as_typed: bool = Field(default=False, description="Answer the question exactly as typed: no "
+                           "follow-up resolution, no spelling correction.")
 
 
 class ErrorDetail(BaseModel):
@@ -62,6 +71,11 @@ class TriageOut(BaseModel):
     reason: str
 
 
+class CorrectionOut(BaseModel):
+    from_: str = Field(alias="from", description="The word as typed.")
+    to: str = Field(description="The library's word retrieval used instead.")
+
+
 class AnswerOut(BaseModel):
     """The reply to a question (documented here; built by qa.domain.Answer.to_json)."""
 
@@ -72,6 +86,10 @@ class AnswerOut(BaseModel):
     flags: list[str]
     related: list[str]
     triage: TriageOut
+    understood_as: str | None = Field(description="The question retrieval answered when it "
+                                      "differs from the message (a follow-up with its topic, "
+                                      "spelling corrected); null when used as typed.")
+    corrections: list[CorrectionOut]
     took_ms: float
 
 
@@ -109,9 +127,11 @@ def openapi_schema(app: FastAPI, max_question_chars: int) -> dict[str, Any]:
             responses.pop("422", None)
             responses["4XX"] = ERROR_RESPONSE
             responses["503"] = ERROR_RESPONSE
-    question = components.get("AskRequest", {}).get("properties", {}).get("question")
-    if question is not None:
-        question["maxLength"] = max_question_chars
+    properties = components.get("AskRequest", {}).get("properties", {})
+    if "question" in properties:
+        properties["question"]["maxLength"] = max_question_chars
+    if "history" in properties:
+        properties["history"]["items"]["maxLength"] = max_question_chars
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     app.openapi_schema = schema

@@ -549,3 +549,66 @@ def test_a_disallowed_origin_cannot_frame_or_call_the_assistant(page, servers):
         return [r.status, body.quotes.length];
     }""", api)
     assert allowed[0] == 200 and allowed[1] >= 1
+
+
+# --- follow-ups in a conversation ------------------------------------------------------------
+
+FOLLOW_UP = "is it safe?"
+
+
+def assert_answering_line(answer) -> None:
+    line = answer.locator(".understood__text")
+    expect()(line).to_be_visible()
+    expect()(line).to_contain_text("Answering:")
+    expect()(line).to_contain_text("aHSCT for multiple sclerosis")
+    expect()(answer.locator(".understood__retry")).to_contain_text(FOLLOW_UP)
+    documents = answer.locator(".quote").evaluate_all(
+        "els => els.map(e => e.getAttribute('data-passage-id'))")
+    assert documents  # quotes on the inherited topic, not a refusal
+
+
+def test_page_follow_up_shows_how_it_was_understood_and_survives_a_reload(page, servers):
+    page.goto(servers.app + "/")
+    ask(page, QUESTION)
+    answer = ask(page, FOLLOW_UP)
+    assert_answering_line(answer)
+    expected = servers.engine.ask(FOLLOW_UP, history=[QUESTION])
+    shown = answer.locator(".quote").evaluate_all(
+        "els => els.map(e => e.getAttribute('data-passage-id'))")
+    assert shown == [q.passage_id for q in expected.quotes]
+    page.reload()
+    expect()(page.locator("#transcript .answer")).to_have_count(2)
+    assert_answering_line(page.locator("#transcript .answer").nth(1))
+    # the history survived the reload: another follow-up still knows the topic
+    again = ask(page, "how long does it take")
+    expect()(again.locator(".understood__text")).to_contain_text("aHSCT")
+    # "search instead for" asks exactly as typed
+    answer = page.locator("#transcript .answer").nth(1)
+    answer.locator(".understood__retry").click()
+    expect()(page.locator("#transcript .answer")).to_have_count(4, timeout=ANSWER_TIMEOUT_MS)
+    expect()(page.locator("#transcript .answer").nth(3).locator(".understood")).to_have_count(0)
+    assert page.console_errors == []
+
+
+def test_widget_follow_up_shows_how_it_was_understood(page, servers):
+    page.goto(servers.allowed + "/open.html")
+    expect()(widget_panel(page)).to_be_visible()
+    frame = widget_frame(page)
+    ask(frame, QUESTION)
+    assert_answering_line(ask(frame, FOLLOW_UP))
+
+
+def test_no_js_form_keeps_the_conversation_in_hidden_fields(browser, servers):
+    context, page = _new_page(browser, java_script_enabled=False,
+                              viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(servers.app + "/")
+        page.get_by_label("Your question").fill(QUESTION)
+        page.get_by_role("button", name="Send").click()
+        expect()(page.locator("#composer input[name=history]")).to_have_count(1)
+        page.get_by_label("Your question").fill(FOLLOW_UP)
+        page.get_by_role("button", name="Send").click()
+        assert_answering_line(page.locator("#transcript .answer"))
+        expect()(page.locator("#composer input[name=history]")).to_have_count(2)
+    finally:
+        context.close()

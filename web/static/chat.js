@@ -1,388 +1,212 @@
 /* Stem-cell therapy questions — progressive enhancement of the chat page (/) and the widget
-   panel (/embed). Without this script the forms post to the server, which renders the same
-   answers. With it, questions go to /api/ask and answers are built with DOM APIs only
-   (textContent, setAttribute): no answer or question text is ever parsed as HTML.
-   Configuration comes from <script type="application/json" id="qa-config">; no inline script. */
-(function () {
+   panel (/embed). Without this script the forms post to the server, which renders the page. With
+   it, the same forms are posted in the background and the server answers with the rendered turn
+   (the markup of web/templates/_turns.html): there is one renderer, on the server, and nothing the
+   user typed is ever turned into markup here. Configuration comes from
+   <script type="application/json" id="qa-config">; no inline script. */
+(() => {
   "use strict";
 
-  var configNode = document.getElementById("qa-config");
-  var form = document.getElementById("composer");
-  var transcript = document.getElementById("transcript");
+  const configNode = document.getElementById("qa-config");
+  const form = document.getElementById("composer");
+  const transcript = document.getElementById("transcript");
   if (!configNode || !form || !transcript) return;
 
-  var config = JSON.parse(configNode.textContent);
-  var S = config.strings;
-  var input = document.getElementById("question");
-  var sendButton = form.querySelector(".composer__send");
-  var status = form.querySelector('[data-role="status"]');
-  var scroller = document.querySelector('[data-role="scroller"]');
-  var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  var MAX_TURNS = 30;
-  var REQUEST_TIMEOUT_MS = 30000;
-  var conversation = [];
-  var busy = false;
-  var pending = null;
+  const config = JSON.parse(configNode.textContent);
+  const S = config.strings;
+  const input = document.getElementById("question");
+  const sendButton = form.querySelector(".composer__send");
+  const status = form.querySelector('[data-role="status"]');
+  const scroller = document.querySelector('[data-role="scroller"]');
+  const reduceMotion = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
+  const MAX_TURNS = 30;
+  const MAX_HISTORY = 6;
+  const REQUEST_TIMEOUT_MS = 30000;
+  let turns = [];  // [{question, html}]: what a reload restores
+  let busy = false;
+  let pending = null;
 
-  // --- small DOM helpers ----------------------------------------------------------------------
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (name) {
-        var value = attrs[name];
-        if (value === null || value === undefined || value === false) return;
-        if (name === "text") node.textContent = value;
-        else if (name === "class") node.className = value;
-        else node.setAttribute(name, value === true ? "" : String(value));
-      });
-    }
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined) return;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
+  const el = (tag, className, text) => {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
     return node;
-  }
+  };
 
-  function icon(name) {
-    var store = document.getElementById("qa-icons");
-    var holder = store && store.content.querySelector('[data-icon="' + name + '"] svg');
-    return holder ? holder.cloneNode(true) : null;
-  }
+  // --- the conversation of this tab (sessionStorage; in memory when storage is blocked) --------
 
-  function isHttpUrl(value) {
-    return typeof value === "string" && /^https?:\/\//i.test(value);
-  }
+  const history = () => turns.map((turn) => turn.question).slice(-MAX_HISTORY);
 
-  function segments(text, highlights) {
-    var spans = (highlights || []).map(function (pair) {
-      return [Math.max(0, pair[0] | 0), Math.min(text.length, pair[1] | 0)];
-    }).sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });
-    var merged = [];
-    spans.forEach(function (span) {
-      if (span[1] <= span[0]) return;
-      var last = merged[merged.length - 1];
-      if (last && span[0] <= last[1]) last[1] = Math.max(last[1], span[1]);
-      else merged.push([span[0], span[1]]);
-    });
-    var out = [];
-    var cursor = 0;
-    merged.forEach(function (span) {
-      if (span[0] > cursor) out.push([text.slice(cursor, span[0]), false]);
-      out.push([text.slice(span[0], span[1]), true]);
-      cursor = span[1];
-    });
-    if (cursor < text.length) out.push([text.slice(cursor), false]);
-    return out;
-  }
-
-  function humanDate(value) {
-    var match = /^(\d{4})-(\d{2})-(\d{2})/.exec(value || "");
-    if (!match) return value || "";
-    var month = config.months[parseInt(match[2], 10) - 1];
-    return month ? parseInt(match[3], 10) + " " + month + " " + match[1] : value;
-  }
-
-  function evidenceLabel(code) {
-    if (!code) return "";
-    if (config.evidenceLabels[code]) return config.evidenceLabels[code];
-    var words = code.replace(/[-_]/g, " ");
-    return words.charAt(0).toUpperCase() + words.slice(1);
-  }
-
-  function chip(text) {
-    return el("li", null, [el("button", {
-      "class": "chip", type: "submit", form: "starters", name: "starter", value: text, text: text
-    })]);
-  }
-
-  function newTabHint() {
-    return el("span", { "class": "visually-hidden", text: " " + S.opensNewTab });
-  }
-
-  // --- rendering: mirrors web/templates/_answer.html ------------------------------------------
-
-  function renderQuestion(question) {
-    return el("div", { "class": "turn turn--user" }, [
-      el("p", { "class": "question" }, [
-        el("span", { "class": "visually-hidden", text: S.you + ": " }), question
-      ])
-    ]);
-  }
-
-  function renderQuote(quote) {
-    var source = quote.source || {};
-    var paragraph = el("p");
-    segments(quote.text || "", quote.highlights).forEach(function (part) {
-      paragraph.appendChild(part[1] ? el("mark", { text: part[0] }) : document.createTextNode(part[0]));
-    });
-    var hasUrl = isHttpUrl(source.url);
-    var caption = el("figcaption", { "class": "quote__source" }, [
-      hasUrl
-        ? el("a", { "class": "quote__title", href: source.url, target: "_blank", rel: "noopener noreferrer" },
-             [source.title || source.url, newTabHint()])
-        : el("span", { "class": "quote__title", text: source.title || "" }),
-      source.section && source.section !== source.title
-        ? el("span", { "class": "quote__section", text: source.section }) : null,
-      el("span", { "class": "quote__meta" }, [
-        source.reviewed
-          ? el("span", { "class": "quote__reviewed" }, [S.reviewed + " ",
-              el("time", { datetime: source.reviewed, text: humanDate(source.reviewed) })])
-          : el("span", { "class": "quote__reviewed", text: S.undated }),
-        source.evidence
-          ? el("span", { "class": "evidence evidence--" + String(source.evidence).replace(/[^\w-]/g, ""),
-              text: S.evidence + ": " + evidenceLabel(source.evidence) })
-          : null
-      ])
-    ]);
-    return el("li", { "class": "quote", "data-passage-id": quote.passage_id }, [
-      el("figure", { "class": "quote__figure" }, [
-        el("blockquote", { "class": "quote__text", cite: hasUrl ? source.url : null }, [paragraph]),
-        caption
-      ])
-    ]);
-  }
-
-  function renderAnswer(answer, question) {
-    var kind = String(answer.kind || "answer");
-    var emergency = kind === "emergency" || (answer.triage && answer.triage.category === "emergency");
-    var article = el("article", { "class": "answer answer--" + kind, "data-kind": kind, "aria-label": S.assistant });
-
-    if (emergency) {
-      article.appendChild(el("div", { "class": "emergency", role: "alert" }, [
-        el("span", { "class": "emergency__icon" }, [icon("alert")]),
-        el("div", { "class": "emergency__body" }, [
-          el("p", { "class": "emergency__title", text: S.emergencyTitle }),
-          el("p", { "class": "emergency__message", text: answer.message }),
-          el("p", { "class": "emergency__actions" }, [
-            el("a", { "class": "button button--emergency", href: "tel:" + config.emergencyNumber,
-                      text: S.call + " " + config.emergencyNumber })
-          ])
-        ])
-      ]));
-    } else {
-      article.appendChild(el("p", { "class": "answer__message", text: answer.message }));
-    }
-
-    var quotes = answer.quotes || [];
-    if (quotes.length) {
-      article.appendChild(el("ol", { "class": "quotes", "aria-label": S.quotes }, quotes.map(renderQuote)));
-    }
-
-    if (kind === "no_answer" || kind === "out_of_scope") {
-      var help = el("div", { "class": "help" }, [
-        el("p", { "class": "help__label", text: S.tryThese }),
-        el("ul", { "class": "chips" }, config.starters.map(chip))
-      ]);
-      if (kind === "no_answer") {
-        help.appendChild(el("p", { "class": "help__label", text: S.registries }));
-        help.appendChild(el("ul", { "class": "links" }, config.registries.map(function (pair) {
-          return el("li", null, [el("a", { href: pair[1], target: "_blank", rel: "noopener noreferrer" },
-                                    [pair[0], newTabHint()])]);
-        })));
-      }
-      article.appendChild(help);
-    }
-
-    if (answer.related && answer.related.length) {
-      article.appendChild(el("div", { "class": "related" }, [
-        el("p", { "class": "related__label", text: S.related }),
-        el("ul", { "class": "chips" }, answer.related.map(chip))
-      ]));
-    }
-
-    if (answer.disclaimers && answer.disclaimers.length) {
-      article.appendChild(el("div", { "class": "disclaimers" }, answer.disclaimers.map(function (d) {
-        return el("p", { "class": "disclaimer", "data-code": d.code }, [icon("info"), el("span", { text: d.text })]);
-      })));
-    }
-
-    if (!emergency) {
-      var ids = quotes.map(function (q) { return q.passage_id; }).join(" ");
-      article.appendChild(el("form", { "class": "feedback", method: "post", action: "/feedback",
-                                       "data-question": config.sendQuestion ? question : null }, [
-        el("input", { type: "hidden", name: "passage_ids", value: ids }),
-        el("input", { type: "hidden", name: "kind", value: kind }),
-        el("input", { type: "hidden", name: "next", value: location.pathname + location.search }),
-        el("span", { "class": "feedback__label", text: S.helpful }),
-        el("button", { "class": "feedback__button", type: "submit", name: "vote", value: "up", "aria-pressed": "false" },
-           [icon("up"), el("span", { text: S.yes })]),
-        el("button", { "class": "feedback__button", type: "submit", name: "vote", value: "down", "aria-pressed": "false" },
-           [icon("down"), el("span", { text: S.no })]),
-        el("span", { "class": "feedback__status", role: "status" })
-      ]));
-    }
-    return article;
-  }
-
-  // --- conversation state (sessionStorage; quietly in memory when storage is unavailable) ----
-
-  function loadConversation() {
+  const loadTurns = () => {
     try {
-      var raw = window.sessionStorage.getItem(config.storageKey);
-      var parsed = raw ? JSON.parse(raw) : [];
-      return Array.isArray(parsed) ? parsed.filter(function (t) {
-        return t && typeof t.question === "string" && t.answer && typeof t.answer === "object";
-      }) : [];
+      const parsed = JSON.parse(window.sessionStorage.getItem(config.storageKey) || "[]");
+      return Array.isArray(parsed)
+        ? parsed.filter((t) => t && typeof t.question === "string" && typeof t.html === "string")
+        : [];
     } catch (error) {
       return [];
     }
-  }
+  };
 
-  function saveConversation() {
+  const saveTurns = () => {
     try {
-      window.sessionStorage.setItem(config.storageKey, JSON.stringify(conversation.slice(-MAX_TURNS)));
+      window.sessionStorage.setItem(config.storageKey, JSON.stringify(turns.slice(-MAX_TURNS)));
     } catch (error) { /* private mode or blocked third-party storage: keep it in memory */ }
-  }
+  };
 
-  function clearConversation() {
-    conversation = [];
+  const clearTurns = () => {
+    turns = [];
     try { window.sessionStorage.removeItem(config.storageKey); } catch (error) { /* ignore */ }
-  }
+  };
 
   // A random id for this tab, sent as X-QA-Session so the server's rate limit counts this
   // conversation on its own (people sharing one IP address are not throttled together). It is
   // not stored with feedback and lives only as long as the tab.
-  function sessionId() {
-    var key = "stemcell-qa:session";
-    var id = "";
+  const sessionId = () => {
+    const key = "stemcell-qa:session";
+    let id = "";
     try { id = window.sessionStorage.getItem(key) || ""; } catch (error) { id = ""; }
     if (!/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
-      var bytes = new Uint8Array(16);
-      (window.crypto || window.msCrypto).getRandomValues(bytes);
-      id = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
       try { window.sessionStorage.setItem(key, id); } catch (error) { /* in memory only */ }
     }
     return id;
-  }
-  var session = sessionId();
+  };
+  const session = sessionId();
 
-  // --- asking -----------------------------------------------------------------------------------
+  // --- showing ----------------------------------------------------------------------------------
 
-  function announce(text) {
+  // The server's markup for one turn, parsed into an inert document (DOMParser runs no script
+  // and loads nothing) and moved into the transcript.
+  const appendMarkup = (html) => {
+    const parsed = new DOMParser().parseFromString(html, "text/html");
+    const nodes = Array.from(parsed.body.children);
+    transcript.append(...nodes);
+    return nodes;
+  };
+
+  const announce = (text) => {
     if (!status) return;
     status.textContent = "";
-    if (text) window.setTimeout(function () { status.textContent = text; }, 50);
-  }
+    if (text) window.setTimeout(() => { status.textContent = text; }, 50);
+  };
 
-  function scrollIntoView(node, block) {
+  const scrollIntoView = (node, block = "start") => {
     if (!node) return;
-    var behavior = reduceMotion ? "auto" : "smooth";
+    const behavior = reduceMotion ? "auto" : "smooth";
     if (scroller) {  // the panel scrolls inside itself: never scroll the frame's document
-      var offset = node.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+      const offset = node.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
       if (block === "nearest" && offset >= 0 && offset < scroller.clientHeight - 40) return;
-      scroller.scrollTo({ top: scroller.scrollTop + offset - 8, behavior: behavior });
-    } else if (node.scrollIntoView) {
-      node.scrollIntoView({ block: block || "start", behavior: behavior });
+      scroller.scrollTo({ top: scroller.scrollTop + offset - 8, behavior });
+    } else {
+      node.scrollIntoView({ block, behavior });
     }
-  }
+  };
 
-  function showPending() {
-    pending = el("div", { "class": "pending", "aria-hidden": "true" }, [
-      el("span", { "class": "pending__dots" }, [el("span"), el("span"), el("span")]),
-      el("span", { text: S.searching })
-    ]);
-    transcript.parentNode.insertBefore(pending, transcript.nextSibling);
+  const showPending = (question) => {
+    const echo = el("div", "turn turn--user");
+    const line = el("p", "question");
+    line.append(el("span", "visually-hidden", `${S.you}: `), question);
+    echo.append(line);
+    transcript.append(echo);
+    pending = el("div", "pending");
+    pending.setAttribute("aria-hidden", "true");
+    const dots = el("span", "pending__dots");
+    dots.append(el("span"), el("span"), el("span"));
+    pending.append(dots, el("span", null, S.searching));
+    transcript.after(pending);
     scrollIntoView(pending, "nearest");
-  }
+    return echo;
+  };
 
-  function hidePending() {
-    if (pending && pending.parentNode) pending.parentNode.removeChild(pending);
+  const hidePending = (echo) => {
+    pending?.remove();
     pending = null;
-  }
+    echo?.remove();
+  };
 
-  function showError(message) {
-    var box = form.querySelector(".composer__error");
+  const showError = (message) => {
+    let box = form.querySelector(".composer__error");
     if (!box) {
-      box = el("p", { id: "question-error", "class": "composer__error", role: "alert" });
+      box = el("p", "composer__error");
+      box.id = "question-error";
+      box.setAttribute("role", "alert");
       form.insertBefore(box, form.querySelector(".composer__row"));
     }
     box.textContent = message;
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", "question-error question-hint");
-  }
+  };
 
-  function clearError() {
-    var box = form.querySelector(".composer__error");
-    if (box) box.parentNode.removeChild(box);
+  const clearError = () => {
+    form.querySelector(".composer__error")?.remove();
     input.removeAttribute("aria-invalid");
     input.setAttribute("aria-describedby", "question-hint");
-  }
+  };
 
-  function errorMessage(body, statusCode) {
-    if (body && body.error && typeof body.error.message === "string") {
-      if (statusCode === 429) return body.error.message;  // "Too many questions… wait N seconds"
-      return statusCode === 422 ? "Please check your question: " + body.error.message + "." : S.failed;
-    }
+  const errorMessage = (body, statusCode) => {
+    const message = body?.error?.message;
+    if (typeof message !== "string") return S.failed;
+    if (statusCode === 429 || statusCode === 422) return message;  // written for people
     return S.failed;
-  }
+  };
 
-  function appendTurn(question, answer) {
-    var fragment = document.createDocumentFragment();
-    var article = renderAnswer(answer, question);
-    fragment.appendChild(renderQuestion(question));
-    fragment.appendChild(article);
-    transcript.appendChild(fragment);
-    return article;
-  }
+  // --- asking -----------------------------------------------------------------------------------
 
-  function ask(question) {
+  // One turn: the form fields a no-JavaScript post would send, answered as a fragment.
+  const ask = async (question, { asTyped = false, earlier = history() } = {}) => {
     if (busy) return;
     busy = true;
     clearError();
     sendButton.disabled = true;
     sendButton.setAttribute("aria-disabled", "true");
-    var questionNode = renderQuestion(question);
-    transcript.appendChild(questionNode);
     input.value = "";
-    showPending();
+    const echo = showPending(question);
     announce(S.searching);
-
-    var controller = window.AbortController ? new AbortController() : null;
-    var timer = controller ? window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
-    fetch(config.api.ask, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-QA-Session": session },
-      body: JSON.stringify({ question: question }),
-      credentials: "same-origin",
-      signal: controller ? controller.signal : undefined
-    }).then(function (response) {
-      return response.json().catch(function () { return null; }).then(function (body) {
-        return { ok: response.ok, status: response.status, body: body };
+    const body = new URLSearchParams({ question });
+    earlier.forEach((message) => body.append("history", message));
+    if (asTyped) body.append("as_typed", "1");
+    const controller = new AbortController();
+    const timer = window.setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      const response = await fetch(form.getAttribute("action") || window.location.pathname, {
+        method: "POST",
+        headers: { "X-QA-Fragment": "turn", "X-QA-Session": session, Accept: "text/html" },
+        body,
+        credentials: "same-origin",
+        signal: controller.signal,
       });
-    }).then(function (result) {
-      hidePending();
-      if (result.ok && result.body && result.body.kind) {
-        var article = renderAnswer(result.body, question);
-        transcript.appendChild(article);
-        conversation.push({ question: question, answer: result.body });
-        saveConversation();
-        announce("");
-        // an emergency reply is what must be seen first; otherwise read from the question down
-        scrollIntoView(article.querySelector(".emergency") ? article : questionNode, "start");
-      } else {
-        transcript.removeChild(questionNode);
-        input.value = question;
-        showError(errorMessage(result.body, result.status));
-        announce("");
+      if (!response.ok) {
+        const problem = await response.json().catch(() => null);
+        throw Object.assign(new Error("refused"), { message: errorMessage(problem, response.status) });
       }
-    }).catch(function () {
-      hidePending();
-      if (questionNode.parentNode) transcript.removeChild(questionNode);
-      input.value = question;
-      showError(S.offline);
+      const html = await response.text();
+      hidePending(echo);
+      const nodes = appendMarkup(html);
+      turns.push({ question, html });
+      saveTurns();
       announce("");
-    }).then(function () {
-      if (timer) window.clearTimeout(timer);
+      const answer = nodes.find((node) => node.matches(".answer"));
+      // an emergency reply is what must be seen first; otherwise read from the question down
+      scrollIntoView(answer?.querySelector(".emergency") ? answer : nodes[0]);
+    } catch (error) {
+      hidePending(echo);
+      input.value = question;
+      showError(error.name === "AbortError" || error.name === "TypeError" ? S.offline
+        : error.message || S.failed);
+      announce("");
+    } finally {
+      window.clearTimeout(timer);
       busy = false;
       sendButton.disabled = false;
       sendButton.removeAttribute("aria-disabled");
-    });
-  }
+    }
+  };
 
-  form.addEventListener("submit", function (event) {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    var question = input.value.trim();
+    const question = input.value.trim();
     if (!question) {
       showError(S.empty);
       input.focus();
@@ -391,125 +215,130 @@
     ask(question);
   });
 
-  var starters = document.getElementById("starters");
-  if (starters) {
-    starters.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var submitter = event.submitter;
-      var question = submitter && submitter.name === "starter" ? submitter.value.trim() : "";
-      if (question) ask(question);
-    });
-  }
+  document.getElementById("starters")?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const submitter = event.submitter;
+    const question = submitter?.name === "starter" ? submitter.value.trim() : "";
+    if (question) ask(question);
+  });
+
+  // "Search instead for …": the same message again, exactly as typed, with its own history.
+  transcript.addEventListener("submit", (event) => {
+    const target = event.target;
+    if (!target.matches?.(".understood")) return;
+    event.preventDefault();
+    const earlier = Array.from(target.querySelectorAll('input[name="history"]'), (i) => i.value);
+    ask(target.elements.question.value, { asTyped: true, earlier });
+  });
 
   // --- feedback -----------------------------------------------------------------------------
 
-  document.addEventListener("submit", function (event) {
-    var target = event.target;
-    if (!target.classList || !target.classList.contains("feedback")) return;
+  document.addEventListener("submit", async (event) => {
+    const target = event.target;
+    if (!target.classList?.contains("feedback")) return;
     event.preventDefault();
-    var submitter = event.submitter;
-    if (!submitter || submitter.name !== "vote") return;
-    var buttons = target.querySelectorAll(".feedback__button");
-    var note = target.querySelector(".feedback__status");
-    var payload = {
+    const submitter = event.submitter;
+    if (submitter?.name !== "vote") return;
+    const buttons = Array.from(target.querySelectorAll(".feedback__button"));
+    const note = target.querySelector(".feedback__status");
+    const payload = {
       vote: submitter.value,
       passage_ids: (target.elements.passage_ids.value || "").split(" ").filter(Boolean),
-      kind: target.elements.kind.value
+      kind: target.elements.kind.value,
     };
-    var question = target.getAttribute("data-question") ||
-      (target.elements.question ? target.elements.question.value : "");
+    const question = target.elements.question?.value;
     if (config.sendQuestion && question) payload.question = question;
-    Array.prototype.forEach.call(buttons, function (button) {
+    buttons.forEach((button) => {
       button.setAttribute("aria-pressed", button === submitter ? "true" : "false");
       button.disabled = true;
     });
-    fetch(config.api.feedback, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-QA-Session": session },
-      body: JSON.stringify(payload),
-      credentials: "same-origin"
-    }).then(function (response) {
-      if (!response.ok) throw new Error("feedback " + response.status);
+    try {
+      const response = await fetch(config.api.feedback, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-QA-Session": session },
+        body: JSON.stringify(payload),
+        credentials: "same-origin",
+      });
+      if (!response.ok) throw new Error(`feedback ${response.status}`);
       note.textContent = S.thanks;
-    }).catch(function () {
+    } catch (error) {
       note.textContent = S.feedbackFailed;
-      Array.prototype.forEach.call(buttons, function (button) {
+      buttons.forEach((button) => {
         button.disabled = false;
         button.setAttribute("aria-pressed", "false");
       });
-    });
+    }
   });
 
   // --- new chat, close, messages from the host page -----------------------------------------
 
-  function newChat() {
-    clearConversation();
-    while (transcript.firstChild) transcript.removeChild(transcript.firstChild);
-    Array.prototype.forEach.call(document.querySelectorAll(".notice"), function (node) {
-      node.parentNode.removeChild(node);
-    });
+  const newChat = () => {
+    clearTurns();
+    transcript.replaceChildren();
+    document.querySelectorAll(".notice").forEach((node) => node.remove());
+    form.querySelector('[data-role="history"]')?.replaceChildren();
+    document.querySelectorAll('#starters input[name="history"]').forEach((node) => node.remove());
     hidePending();
     clearError();
     input.value = "";
-    if (window.history && window.history.replaceState && location.search.indexOf("thanks=1") !== -1) {
-      window.history.replaceState(null, "", location.pathname + location.search.replace(/[?&]thanks=1/, ""));
+    if (window.location.search.includes("thanks=1")) {
+      window.history.replaceState(null, "", window.location.pathname
+        + window.location.search.replace(/[?&]thanks=1/, ""));
     }
     if (scroller) scroller.scrollTop = 0; else window.scrollTo(0, 0);
     input.focus();
     announce(S.newChat);
-  }
+  };
 
-  Array.prototype.forEach.call(document.querySelectorAll('[data-action="new-chat"]'), function (control) {
-    control.addEventListener("click", function (event) {
+  document.querySelectorAll('[data-action="new-chat"]').forEach((control) => {
+    control.addEventListener("click", (event) => {
       event.preventDefault();
       newChat();
     });
   });
 
-  var inFrame = window.parent && window.parent !== window;
-  var parentOrigin = config.mode === "embed" && inFrame ? config.parentOrigin : "";
-
-  function tellParent(type) {
-    if (parentOrigin) window.parent.postMessage({ source: "stemcell-qa", type: type }, parentOrigin);
-  }
+  const inFrame = window.parent && window.parent !== window;
+  const parentOrigin = config.mode === "embed" && inFrame ? config.parentOrigin : "";
+  const tellParent = (type) => {
+    if (parentOrigin) window.parent.postMessage({ source: "stemcell-qa", type }, parentOrigin);
+  };
 
   if (config.mode === "embed") {
-    var panel = document.querySelector(".panel");
-    var primary = panel && panel.getAttribute("data-primary");
+    const panel = document.querySelector(".panel");
+    const primary = panel?.getAttribute("data-primary");
     if (primary && /^#[0-9a-fA-F]{3,6}$/.test(primary)) {
       document.documentElement.style.setProperty("--primary", primary);
-      document.documentElement.style.setProperty("--on-primary", panel.getAttribute("data-on-primary") || "#ffffff");
+      document.documentElement.style.setProperty("--on-primary",
+        panel.getAttribute("data-on-primary") || "#ffffff");
     }
-    var closeButton = document.querySelector('[data-action="close"]');
+    const closeButton = document.querySelector('[data-action="close"]');
     if (closeButton && config.closable && parentOrigin) {
       closeButton.hidden = false;
-      closeButton.addEventListener("click", function () { tellParent("close"); });
-      document.addEventListener("keydown", function (event) {
+      closeButton.addEventListener("click", () => tellParent("close"));
+      document.addEventListener("keydown", (event) => {
         if (event.key === "Escape" && !event.defaultPrevented) {
           event.preventDefault();
           tellParent("close");
         }
       });
     }
-    window.addEventListener("message", function (event) {
+    window.addEventListener("message", (event) => {
       if (!parentOrigin || event.source !== window.parent || event.origin !== parentOrigin) return;
-      var data = event.data;
-      if (!data || data.source !== "stemcell-qa") return;
-      if (data.type === "focus") input.focus();
+      if (event.data?.source === "stemcell-qa" && event.data.type === "focus") input.focus();
     });
   }
 
   // --- restore the conversation of this tab ---------------------------------------------------
 
-  var serverRendered = transcript.querySelector(".answer");
-  if (!serverRendered) {
-    conversation = loadConversation();
-    if (conversation.length) {
+  // A page the server rendered after a no-JavaScript post already shows its turn; otherwise the
+  // turns of this tab come back from sessionStorage (markup the server rendered for them).
+  if (!transcript.querySelector(".answer")) {
+    turns = loadTurns();
+    if (turns.length) {
       transcript.setAttribute("aria-live", "off");  // restoring is not news: do not read it out
-      conversation.forEach(function (turn) { appendTurn(turn.question, turn.answer); });
-      window.setTimeout(function () { transcript.setAttribute("aria-live", "polite"); }, 500);
-      var last = transcript.lastElementChild;
-      if (scroller && last) scroller.scrollTop = scroller.scrollHeight;
+      turns.forEach((turn) => appendMarkup(turn.html));
+      window.setTimeout(() => transcript.setAttribute("aria-live", "polite"), 500);
+      if (scroller) scroller.scrollTop = scroller.scrollHeight;
     }
   }
   document.documentElement.setAttribute("data-enhanced", "true");
