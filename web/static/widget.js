@@ -6,7 +6,7 @@
    root whose styles are !important px values (the host's CSS cannot reach in, and nothing here
    styles the host), and the conversation runs in an <iframe> of QA-HOST/embed, a separate
    document the host page cannot script or style. The operator's allow-list decides who may frame
-   /embed (CSP frame-ancestors). Plain JavaScript, no dependencies, no HTML strings.
+   /embed (CSP frame-ancestors). Plain JavaScript (ES2017), no dependencies, no build step, no HTML strings.
 
    data- attributes (all optional):
      data-title           panel title                    data-greeting    first message
@@ -17,34 +17,34 @@
      data-height          inline height in px (default 560)
      data-launcher-label  visible launcher text (default "Ask a question")
 */
-(function () {
+(() => {
   "use strict";
 
-  var NS = "stemcell-qa";
-  var script = document.currentScript;
+  const NS = "stemcell-qa";
+  let script = document.currentScript;
   if (!script) {
-    var candidates = document.querySelectorAll('script[src*="widget.js"]:not([data-qa-mounted])');
+    const candidates = document.querySelectorAll('script[src*="widget.js"]:not([data-qa-mounted])');
     script = candidates[candidates.length - 1];
   }
   if (!script || script.hasAttribute("data-qa-mounted")) return;
   script.setAttribute("data-qa-mounted", "true");
 
-  var origin;
+  let origin;
   try {
     origin = new URL(script.src, location.href).origin;
   } catch (error) {
     return;
   }
-  var data = script.dataset;
+  const data = script.dataset;
 
   function clip(value, limit) {
     return String(value || "").replace(/\s+/g, " ").trim().slice(0, limit);
   }
 
-  var options = {
+  const options = {
     title: clip(data.title, 80) || "Questions about stem-cell therapy",
     greeting: clip(data.greeting, 400),
-    starters: String(data.starters || "").split("|").map(function (s) { return clip(s, 200); })
+    starters: String(data.starters || "").split("|").map((s) => { return clip(s, 200); })
       .filter(Boolean).slice(0, 5),
     color: /^#(?:[0-9a-fA-F]{3}){1,2}$/.test(data.color || "") ? data.color : "#0b5d7a",
     left: data.position === "bottom-left",
@@ -55,21 +55,21 @@
   };
 
   function readableOn(hex) {
-    var h = hex.slice(1);
-    if (h.length === 3) h = h.replace(/./g, function (c) { return c + c; });
-    var lin = [0, 2, 4].map(function (i) {
-      var c = parseInt(h.slice(i, i + 2), 16) / 255;
+    let h = hex.slice(1);
+    if (h.length === 3) h = h.replace(/./g, (c) => { return c + c; });
+    const lin = [0, 2, 4].map((i) => {
+      const c = parseInt(h.slice(i, i + 2), 16) / 255;
       return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
     });
-    var l = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+    let l = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
     return 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 ? "#ffffff" : "#000000";
   }
 
   function embedUrl(mode) {
-    var query = new URLSearchParams();
+    const query = new URLSearchParams();
     query.set("title", options.title);
     if (options.greeting) query.set("greeting", options.greeting);
-    options.starters.forEach(function (s) { query.append("starter", s); });
+    options.starters.forEach((s) => { query.append("starter", s); });
     query.set("color", options.color);
     query.set("mode", mode);
     query.set("parent", location.origin);
@@ -78,7 +78,7 @@
 
   // Every rule is !important and in px: the host's CSS (even `* { all: unset !important }` or a
   // huge root font size) cannot change it, and it applies to nothing outside the shadow root.
-  var CSS = [
+  const CSS = [
     ":host { all: initial !important; display: block !important; position: fixed !important;",
     "  bottom: 0 !important; right: 0 !important; width: 0 !important; height: 0 !important;",
     "  margin: 0 !important; padding: 0 !important; border: 0 !important;",
@@ -131,39 +131,39 @@
   ].join("\n");
 
   function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    const node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach((name) => { node.setAttribute(name, attrs[name]); });
     if (text) node.textContent = text;
     return node;
   }
 
   function chatIcon() {
-    var svgNS = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(svgNS, "svg");
+    const svgNS = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(svgNS, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
     svg.setAttribute("focusable", "false");
-    var path = document.createElementNS(svgNS, "path");
+    const path = document.createElementNS(svgNS, "path");
     path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-4.3 3.4A.5.5 0 0 1 4 21V18a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 5v2h10V9H7zm0 4v2h7v-2H7z");
     svg.appendChild(path);
     return svg;
   }
 
   function makeHost(mode) {
-    var host = document.createElement("div");
+    const host = document.createElement("div");
     host.setAttribute("data-" + NS, "");
     host.setAttribute("data-mode", mode);
     if (options.left) host.setAttribute("data-side", "left");
     // The same guarantees as :host, through the CSSOM (allowed under a strict style-src CSP).
-    var fixed = mode === "inline"
+    const fixed = mode === "inline"
       ? { display: "block", position: "relative", width: "100%", margin: "0", padding: "0", border: "0" }
       : { display: "block", position: "fixed", bottom: "0", right: "0", width: "0", height: "0",
           margin: "0", padding: "0", border: "0", "z-index": "2147483000", transform: "none" };
-    Object.keys(fixed).forEach(function (name) { host.style.setProperty(name, fixed[name], "important"); });
-    var root = host.attachShadow({ mode: "open" });
+    Object.keys(fixed).forEach((name) => { host.style.setProperty(name, fixed[name], "important"); });
+    let root = host.attachShadow({ mode: "open" });
     if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet) {
       try {
-        var sheet = new CSSStyleSheet();
+        const sheet = new CSSStyleSheet();
         sheet.replaceSync(CSS);
         root.adoptedStyleSheets = [sheet];
       } catch (error) {
@@ -178,7 +178,7 @@
   }
 
   function makeFrame(mode) {
-    var frame = el("iframe", {
+    let frame = el("iframe", {
       src: embedUrl(mode),
       title: options.title,
       referrerpolicy: "strict-origin-when-cross-origin",
@@ -188,10 +188,10 @@
   }
 
   function blockedNotice() {
-    var notice = el("div", { "class": "notice", role: "status" });
+    let notice = el("div", { "class": "notice", role: "status" });
     notice.appendChild(document.createTextNode(
       "This assistant cannot be shown on this site (the site is not on its allow-list). "));
-    var link = el("a", { href: origin + "/", target: "_blank", rel: "noopener" }, "Open it in a new tab");
+    const link = el("a", { href: origin + "/", target: "_blank", rel: "noopener" }, "Open it in a new tab");
     notice.appendChild(link);
     notice.appendChild(document.createTextNode("."));
     notice.hidden = true;
@@ -199,10 +199,10 @@
   }
 
   function watchFrame(frame, notice, onReady) {
-    var ready = false;
-    window.addEventListener("message", function (event) {
+    let ready = false;
+    window.addEventListener("message", (event) => {
       if (event.origin !== origin || event.source !== frame.contentWindow) return;
-      var message = event.data;
+      const message = event.data;
       if (!message || message.source !== NS) return;
       if (message.type === "ready") {
         ready = true;
@@ -213,43 +213,43 @@
         onReady(message.type);
       }
     });
-    frame.addEventListener("load", function () {
-      window.setTimeout(function () {
+    frame.addEventListener("load", () => {
+      window.setTimeout(() => {
         if (!ready) { notice.hidden = false; frame.hidden = true; }
       }, 1500);
     });
-    return function () { return ready; };
+    return () => { return ready; };
   }
 
   // --- inline mode -------------------------------------------------------------------------------
 
   function mountInline() {
-    var target = document.querySelector(options.target);
+    const target = document.querySelector(options.target);
     if (!target) {
       if (window.console) window.console.warn("[" + NS + "] data-target matches no element: " + options.target);
       return;
     }
-    var made = makeHost("inline");
-    var box = el("div", { "class": "inline" });
+    let made = makeHost("inline");
+    const box = el("div", { "class": "inline" });
     box.style.setProperty("height", options.height + "px", "important");
-    var frame = makeFrame("inline");
-    var notice = blockedNotice();
+    let frame = makeFrame("inline");
+    let notice = blockedNotice();
     box.appendChild(frame);
     box.appendChild(notice);
     made.root.appendChild(box);
-    watchFrame(frame, notice, function () {});
+    watchFrame(frame, notice, () => {});
     target.appendChild(made.host);
   }
 
   // --- launcher mode -----------------------------------------------------------------------------
 
   function mountLauncher() {
-    var made = makeHost("launcher");
-    var root = made.root;
-    var openKey = NS + ":open:" + origin;
-    var panelId = NS + "-panel";
+    let made = makeHost("launcher");
+    let root = made.root;
+    const openKey = NS + ":open:" + origin;
+    const panelId = NS + "-panel";
 
-    var launcher = el("button", {
+    const launcher = el("button", {
       "class": "launcher", type: "button", "aria-expanded": "false", "aria-controls": panelId,
       "aria-haspopup": "dialog"
     });
@@ -257,12 +257,12 @@
     launcher.appendChild(el("span", {}, options.launcherLabel));
     launcher.appendChild(el("span", { "class": "sr" }, " – " + options.title));
 
-    var panel = el("div", { "class": "panel", id: panelId, role: "dialog", "aria-label": options.title });
+    let panel = el("div", { "class": "panel", id: panelId, role: "dialog", "aria-label": options.title });
     panel.hidden = true;
-    var notice = blockedNotice();
-    var frame = null;
-    var isReady = function () { return false; };
-    var focusWhenReady = false;
+    let notice = blockedNotice();
+    let frame = null;
+    let isReady = () => { return false; };
+    let focusWhenReady = false;
 
     function focusFrame() {
       if (!frame || !frame.contentWindow) return;
@@ -282,7 +282,7 @@
       frame = makeFrame("launcher");
       panel.appendChild(frame);
       panel.appendChild(notice);
-      isReady = watchFrame(frame, notice, function (type) {
+      isReady = watchFrame(frame, notice, (type) => {
         if (type === "ready" && focusWhenReady) {
           focusWhenReady = false;
           focusFrame();
@@ -312,10 +312,10 @@
       launcher.focus();
     }
 
-    launcher.addEventListener("click", function () {
+    launcher.addEventListener("click", () => {
       if (panel.hidden) open(true); else close();
     });
-    root.addEventListener("keydown", function (event) {
+    root.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && !panel.hidden) {
         event.stopPropagation();
         close();
@@ -326,7 +326,7 @@
     root.appendChild(panel);
     document.body.appendChild(made.host);
 
-    var wasOpen = false;
+    let wasOpen = false;
     try { wasOpen = window.sessionStorage.getItem(openKey) === "1"; } catch (error) { wasOpen = false; }
     if (options.open || wasOpen) open(false);
   }
