@@ -1,5 +1,6 @@
 """Retrieval quality on the gold set, with the real model and the real corpus (every run)."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -40,9 +41,28 @@ def test_off_topic_questions_never_get_an_answer(report):
     assert report.off_topic_abstained == 1.0, report.off_topic_answered
 
 
-def test_ranking_metrics_are_consistent(report):
-    assert 0 < report.hit_at_1 <= report.hit_at_3 <= 1
-    assert report.hit_at_1 <= report.mrr_at_10 <= 1 and 0 < report.ndcg_at_10 <= 1
+def test_ranking_metrics_on_known_rankings():
+    from qa.evaluation import hit_at, ndcg_at, reciprocal_rank
+
+    ranking = ["a", "b", "c", "d"]
+    assert hit_at(ranking, ["c"], 3) == 1.0 and hit_at(ranking, ["d"], 3) == 0.0
+    assert reciprocal_rank(ranking, ["c", "d"]) == pytest.approx(1 / 3)
+    assert reciprocal_rank(ranking, ["z"]) == 0.0
+    assert ndcg_at(ranking, ["a"], 10) == pytest.approx(1.0)
+    assert ndcg_at(ranking, ["b"], 10) == pytest.approx(1 / math.log2(3))
+    assert ndcg_at(ranking, [], 10) == 0.0
+
+
+def test_wilson_interval_is_honest_at_the_edges():
+    from qa.evaluation import wilson_interval
+
+    low, high = wilson_interval(10, 10)
+    assert high == 1.0 and 0.69 < low < 0.73  # 10/10 is not certainty
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and 0.27 < high < 0.31
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = wilson_interval(50, 100)
+    assert low == pytest.approx(0.404, abs=0.001) and high == pytest.approx(0.596, abs=0.001)
 
 
 def test_http_end_to_end_with_the_real_model(real_engine):

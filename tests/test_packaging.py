@@ -74,3 +74,4 @@ def test_the_installed_wheel_serves_the_chat_page_and_widget(installed, tmp_path
     finally:
         server.terminate()
         server.wait(timeout=30)
+        server.stderr.close()

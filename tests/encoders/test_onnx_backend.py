@@ -62,10 +62,12 @@ def test_an_export_for_another_model_is_refused_with_one_line(real_embedder, tmp
         OnnxEmbedder(settings.model, damaged)
 
 
-def test_the_torch_backend_can_be_chosen():
+def test_the_torch_backend_can_be_chosen_and_gives_the_same_vectors(real_embedder):
     embedder = embedder_from_settings(Settings(model_backend="torch"))
     assert embedder.name == Settings().model
-    assert embedder._factory.__name__ == "on_torch"
+    assert isinstance(embedder.loaded(), SentenceTransformerEmbedder)
+    cosines = (embedder.encode(TEXTS) * real_embedder.encode(TEXTS)).sum(axis=1)
+    assert cosines.min() > 0.9999
 
 
 def test_loading_is_deferred_until_first_use(tmp_path):

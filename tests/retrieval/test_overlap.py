@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -10,7 +12,6 @@ from qa.indexing.build import run_build
 from qa.domain import Triage
 from qa.engine import QAEngine
 from qa.indexing.layout import load_index
-from qa.retrieval.overlap import pool
 from tests.conftest import make_settings
 
 QUESTIONS = ("How are mesenchymal stromal cells given?", "what is apheresis",
@@ -72,21 +73,26 @@ def test_a_side_thread_error_reaches_the_caller(hnsw_settings, fake_embedder):
         engine.ask(QUESTIONS[0])
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+FORK_CHECK = """
+import os
+from qa.retrieval.overlap import pool
+parent = pool()
+assert parent.submit(lambda: 1).result() == 1
+pid = os.fork()
+if pid == 0:  # the child: the parent's threads did not survive the fork
+    child = pool()
+    os._exit(0 if child is not parent and child.submit(lambda: 2).result(timeout=10) == 2 else 1)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0 and pool() is parent
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="serving workers fork only on POSIX")
 def test_a_forked_worker_gets_its_own_pool():
-    parent = pool()
-    assert parent.submit(lambda: 1).result() == 1
-    pid = os.fork()
-    if pid == 0:  # the child: the parent's threads did not survive the fork
-        ok = False
-        try:
-            child = pool()
-            ok = child is not parent and child.submit(lambda: 2).result(timeout=10) == 2
-        finally:
-            os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert pool() is parent
+    """Run in a fresh interpreter: forking the (threaded) test process itself is unsafe."""
+    result = subprocess.run([sys.executable, "-c", FORK_CHECK], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
 
 
 def test_concurrent_questions_share_the_side_pool_without_mixing_answers(hnsw_settings,

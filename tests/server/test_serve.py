@@ -48,27 +48,50 @@ def wait_ready(base: str, process: subprocess.Popen, timeout: float = 120) -> No
     raise AssertionError("server did not become ready")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    work = tmp_path_factory.mktemp("serve")
+def start_server(work: Path, *extra: str, env_extra: dict | None = None):
+    """Build the fixture corpus into `work` and start `qa serve` on a free loopback port."""
     corpus = work / "corpus"
     shutil.copytree(FIXTURE_CORPUS, corpus)
     env = BASE_ENV | {"QA_CORPUS": str(corpus), "QA_INDEX_DIR": str(work / "index"),
                       "QA_BODY_TIMEOUT_SECONDS": "1.5", "QA_RATE_LIMIT": "off",
                       "QA_FEEDBACK_DB_URL": f"sqlite:///{work}/fb.sqlite3",
-                      "QA_LOG_FORMAT": "json"}
+                      "QA_LOG_FORMAT": "json"} | (env_extra or {})
     assert qa("build", env=env).returncode == 0
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port), *extra],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
     base = f"http://127.0.0.1:{port}"
+    return {"base": base, "port": port, "process": process, "env": env, "corpus": corpus}
+
+
+def stop_server(server: dict) -> None:
+    process = server["process"]
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
+    process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = start_server(tmp_path_factory.mktemp("serve"))
     try:
-        wait_ready(base, process)
-        yield {"base": base, "port": port, "process": process, "env": env, "corpus": corpus}
+        wait_ready(running["base"], running["process"])
+        yield running
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+        stop_server(running)
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A server of this test's own, for a test that ends it."""
+    running = start_server(tmp_path)
+    try:
+        wait_ready(running["base"], running["process"])
+        yield running
+    finally:
+        stop_server(running)
 
 
 def test_serve_refuses_a_missing_index_with_one_line(tmp_path):
@@ -118,7 +141,8 @@ def test_sighup_reloads_a_new_build_without_restart(server):
     assert server["process"].poll() is None
 
 
-def test_sigterm_drains_the_in_flight_request_then_exits_0(server):
+def test_sigterm_drains_the_in_flight_request_then_exits_0(own_server):
+    server = own_server
     body = json.dumps({"question": "what is apheresis"}).encode()
     with socket.create_connection(("127.0.0.1", server["port"]), timeout=20) as sock:
         sock.sendall(b"POST /api/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -146,16 +170,9 @@ def worker_pids(supervisor: int) -> list[int]:
 
 
 def test_two_workers_serve_roll_over_to_a_new_build_and_drain(tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(FIXTURE_CORPUS, corpus)
-    env = BASE_ENV | {"QA_CORPUS": str(corpus), "QA_INDEX_DIR": str(tmp_path / "index"),
-                      "QA_RATE_LIMIT": "off", "QA_FEEDBACK_DB_URL": f"sqlite:///{tmp_path}/fb.db"}
-    assert qa("build", env=env).returncode == 0
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    running = start_server(tmp_path, "--workers", "2", env_extra={"QA_LOG_FORMAT": "text"})
+    process, base, env, corpus = (running["process"], running["base"], running["env"],
+                                  running["corpus"])
     try:
         wait_ready(base, process)
         assert "with 2 workers" in process.stderr.readline()
@@ -178,9 +195,7 @@ def test_two_workers_serve_roll_over_to_a_new_build_and_drain(tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+        stop_server(running)
 
 
 def test_workers_setting_is_validated(tmp_path):
