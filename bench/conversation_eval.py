@@ -24,12 +24,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-BLIND = ROOT / "eval" / "conversation" / "blind"
-LABELS = ROOT / "eval" / "conversation" / "labels"
+DATA = ROOT / "eval" / "conversation"
+LABELS = DATA / "labels"
+# split name -> (folder, writer suffix); "blind" and "blind2" are measured only, "dev" tunes.
+SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"), "dev": ("dev", "H", "H")}
 
 
-def cases(name: str) -> list[dict]:
-    rows = [json.loads(line) for line in (BLIND / name).read_text().splitlines() if line.strip()]
+def cases(folder: str, name: str) -> list[dict]:
+    path = DATA / folder / name
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     labels = [json.loads(line) for line in (LABELS / name).read_text().splitlines() if line.strip()]
     assert len(rows) == len(labels), name
     for row, label in zip(rows, labels):
@@ -57,7 +62,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=ROOT / "index")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--split", choices=sorted(SPLITS), default="blind")
+    parser.add_argument("--show-misses", action="store_true", help="print failing cases "
+                        "(only for the dev split: never look at a blind split's cases)")
     args = parser.parse_args()
+    folder, chats, spelling = SPLITS[args.split]
+    show = args.show_misses and args.split == "dev"
     sys.path.insert(0, os.getcwd())
     from qa.engine import QAEngine
     from qa.settings import Settings
@@ -67,7 +77,7 @@ def main() -> None:
 
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     followed = full = total = 0
-    for case in cases("conversations-E.jsonl"):
+    for case in cases(folder, f"conversations-{chats}.jsonl"):
         if not case["expected_documents"] or case["kind"] == "split_emergency":
             continue
         expected = set(case["expected_documents"])
@@ -75,6 +85,11 @@ def main() -> None:
         hit_full = bool(expected & set(ranking(engine, case["full_question"])[:3]))
         total += 1
         followed += hit
+        if show and not hit:
+            print("MISS follow-up", case["kind"], case["history"], "|", case["question"], "->",
+                  engine.understand(case["question"], case["history"]).text, "| expected",
+                  case["expected_documents"], "got", ranking(engine, case["question"],
+                                                             case["history"])[:3])
         full += hit_full
         counts = by_kind[case["kind"]]
         counts[0] += hit
@@ -87,24 +102,32 @@ def main() -> None:
         result[f"asked in full hit@3 [{kind}]"] = proportion(hit_full, n)
 
     same = n = 0
-    for case in cases("misspellings-F.jsonl"):
+    for case in cases(folder, f"misspellings-{spelling}.jsonl"):
         typed, correct = ranking(engine, case["question"]), ranking(engine, case["correct"])
         n += 1
         same += bool(typed and correct and typed[0] == correct[0])
+        if show and not (typed and correct and typed[0] == correct[0]):
+            print("MISS spelling", case["question"], "->", engine.understand(case["question"]).text)
     result["misspelt: same top document as the correct spelling"] = proportion(same, n)
 
     hits = hits_generic = n = 0
-    for case in cases("brands-F.jsonl"):
+    for case in cases(folder, f"brands-{spelling}.jsonl"):
         if not case["expected_documents"]:
             continue
         expected = set(case["expected_documents"])
         n += 1
-        hits += bool(expected & set(ranking(engine, case["question"])[:3]))
+        hit = bool(expected & set(ranking(engine, case["question"])[:3]))
+        hits += hit
+        if show and not hit:
+            print("MISS brand", case["question"], "| expected", case["expected_documents"], "got",
+                  ranking(engine, case["question"])[:3])
         hits_generic += bool(expected & set(ranking(engine, case["generic_question"])[:3]))
     result["brand-name questions hit@3"] = proportion(hits, n)
     result["same questions with the generic name hit@3"] = proportion(hits_generic, n)
 
     for name, value in result.items():
+        if not value["total"]:
+            continue
         low, high = value["ci95"]
         print(f"{name:58s} {value['value']:.3f} ({value['hits']}/{value['total']}; "
               f"95% CI {low:.3f}-{high:.3f})")

@@ -51,17 +51,19 @@ class TriagePolicy(Protocol):
 @dataclass(frozen=True)
 class Understanding:
     """A message as the engine reads it: `typed` (what triage judges), `earlier` (the
-    conversation before it) and `text` (what retrieval searches: a follow-up resolved, spelling
-    corrected)."""
+    conversation before it), `text` (what retrieval searches: a follow-up resolved and joined
+    to the question it follows, spelling corrected) and `shown` (the same question as the reply
+    shows it: "Answering: …")."""
 
     typed: str
     earlier: tuple[str, ...]
     text: str
+    shown: str
     corrections: tuple[Correction, ...] = ()
 
     @property
     def understood_as(self) -> str | None:
-        return self.text if self.text != self.typed else None
+        return self.shown if self.shown != self.typed else None
 
 
 class QAEngine:
@@ -116,10 +118,11 @@ class QAEngine:
         earlier = tuple(_earlier_message(number, h, limit)
                         for number, h in enumerate(history, start=1))[-MAX_HISTORY:]
         if as_typed:
-            return Understanding(typed, earlier, typed)
-        resolved = resolve(typed, earlier, self.concepts).text
-        corrected, corrections = self.speller.correct(resolved)
-        return Understanding(typed, earlier, corrected, tuple(corrections))
+            return Understanding(typed, earlier, typed, typed)
+        resolution = resolve(typed, earlier, self.concepts)
+        text, _ = self.speller.correct(resolution.text)
+        shown, corrections = self.speller.correct(resolution.understood_as or typed)
+        return Understanding(typed, earlier, text, shown, tuple(corrections))
 
     def query(self, question: str, history: Sequence[str] = ()) -> Query:
         understanding = self.understand(question, history)

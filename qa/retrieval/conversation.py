@@ -1,19 +1,23 @@
 """Follow-up questions in a chat, without a language model and without storing anything.
 
 The browser sends the earlier user messages of the conversation with each new one. A message
-that names no topic of its own — "is it safe?", "how long does that take", "and for RA?",
-"the cost?" — is read as a follow-up: it inherits the topic (the conditions, treatments,
-procedures, drugs, trials and products of the concept table) of the most recent earlier message
-that had one, each earlier message itself resolved the same way first. A message that names a
-treatment or another main topic of its own starts a new topic and is used as typed.
+that names no subject of its own — "is it safe?", "how long does that take", "and for RA?",
+"the cost?" — is read as a follow-up of the latest earlier message that had a topic (the
+treatments, procedures, drugs, trials, products and conditions of the concept table), each
+earlier message itself resolved the same way first. A message that names a treatment or another
+subject of its own starts a new topic and is used as typed; the condition a person named stays
+with the conversation until they name another ("I have MS" … "what about CAR-T?" … "is it safe?").
 
-How a follow-up is rewritten (the result is what retrieval searches, and what the reply shows as
-"Answering: …"):
-* a referring expression ("it", "that", "this treatment", "the trial") is replaced by the topic:
-  "is it safe?" → "is aHSCT for MS safe?";
-* a fragment that names a concept of a kind the topic already has swaps it in the earlier
-  question: "what is aHSCT for MS?" + "and for RA?" → "what is aHSCT for RA?";
-* any other fragment gets the topic added: "side effects?" → "side effects? (aHSCT for MS)".
+Two texts come out of a follow-up:
+* `understood_as`, shown to the person ("Answering: …"): "it", "its" or a noun phrase such as "the
+  trial" or "this treatment" is replaced by the topic ("is it safe?" → "is aHSCT for MS safe?");
+  a fragment naming a concept of a kind the earlier question had swaps it in ("what is aHSCT for
+  MS?" + "and for RA?" → "what is aHSCT for RA?"); anything else gets the topic added ("is that a
+  normal price? (stem cells for MS)"). Bare "they", "that" or "these" often mean something other
+  than the topic (the doctors, a price), so they are never replaced.
+* `text`, what retrieval searches: the same, plus the earlier question it follows (except for a
+  swap, which already is the whole question), so what that question asked about — the cost, the
+  mortality, the hospital stay — is searched too.
 """
 
 from __future__ import annotations
@@ -25,17 +29,20 @@ from dataclasses import dataclass
 from qa.retrieval.synonyms import Mention, SynonymTable
 from qa.text import fold
 
-# Kinds that make a question's subject: naming one starts a new topic. Conditions, populations
-# and general topics ("cost", "children") alone do not: "and for lupus?" still asks about the
-# earlier treatment.
+# Kinds that make a question's subject: naming one starts a new topic. Conditions and general
+# topics ("cost", "children") alone do not: "and for lupus?" still asks about the earlier
+# treatment.
 SUBJECT_KINDS = frozenset({"treatment", "procedure", "drug", "trial", "product"})
 CARRIED_KINDS = SUBJECT_KINDS | {"condition"}
-# "the trial", "this treatment", "it", "that"... — a referring expression stands for the topic.
+CARRIED_ORDER = {"treatment": 0, "procedure": 0, "product": 0, "drug": 1, "trial": 2,
+                 "condition": 3}
 _NOUNS = (r"treatment|therapy|procedure|transplant|transplantation|trial|study|drug|medicine|"
-          r"medication|infusion|injection|option|approach|operation|product|one")
-_REFERRING = re.compile(
-    rf"\b(?:(?:this|that|these|those|the|such an?|such) (?:{_NOUNS})s?|it|its|it's|they|them|"
-    rf"their|this|that|these|those)\b")
+          r"medication|infusion|injection|option|approach|operation|product|cells?|injections")
+# What stands for the topic and may be replaced by it.
+_REPLACEABLE = re.compile(rf"\b(?:(?:the|this|that|these|those|such an?|such) (?:{_NOUNS})s?|"
+                          rf"it's|its|it)\b(?!')")
+# What marks a message as leaning on an earlier one without standing for the topic itself.
+_LEANING = re.compile(r"\b(?:they|them|their|this|that|these|those|there)\b")
 _LEADING = re.compile(r"^(?:and|or|but|also|so|ok|okay|what about|how about|what if|same|"
                       r"and what about|and how about|what of|plus)\b[\s,]*")
 FRAGMENT_WORDS = 5  # a message this short, with no subject of its own, is a fragment
@@ -43,8 +50,8 @@ FRAGMENT_WORDS = 5  # a message this short, with no subject of its own, is a fra
 
 @dataclass(frozen=True)
 class Resolution:
-    """How a message is understood: `text` is what retrieval reads; `understood_as` is that
-    text when it differs from the message, else None."""
+    """How a message is understood: `text` is what retrieval reads; `understood_as` is what the
+    reply shows when it differs from the message, else None; `topic` carries on."""
 
     text: str
     understood_as: str | None
@@ -54,44 +61,50 @@ class Resolution:
 def resolve(message: str, history: Sequence[str], table: SynonymTable) -> Resolution:
     """The message, rewritten as a follow-up when it is one (see the module docstring)."""
     topic: tuple[Mention, ...] = ()
-    antecedent = ""
+    since: list[str] = []  # the messages from the latest one that named its own topic
     for earlier in history:
-        resolved = _resolve_one(earlier, antecedent, topic, table)
+        resolved = _resolve_one(earlier, " ".join(since), topic, table)
+        if resolved.understood_as is None and resolved.topic:
+            since = [earlier]  # a topic of its own: the conversation restarts here
+        elif since:
+            since.append(earlier)
         if resolved.topic:
-            antecedent, topic = resolved.text, resolved.topic
-    return _resolve_one(message, antecedent, topic, table)
+            topic = resolved.topic
+    return _resolve_one(message, " ".join(since), topic, table)
 
 
 def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
                  table: SynonymTable) -> Resolution:
     own = tuple(m for m in table.mentions(message) if m.kind in CARRIED_KINDS)
-    as_typed = Resolution(message, None, own)
+    own_kinds = {m.kind for m in own}
+    names_subject = bool(own_kinds & SUBJECT_KINDS)
+    # The condition a person named carries on, even into a new subject.
+    kept = tuple(m for m in topic if m.kind == "condition" and "condition" not in own_kinds)
+    as_typed = Resolution(message, None, _ordered(own + (kept if names_subject else ())))
     if not topic:
         return as_typed
     folded = fold(message)
-    names_subject = any(m.kind in SUBJECT_KINDS for m in own)
-    referring = _REFERRING.search(folded)
-    short = len(folded.split()) <= FRAGMENT_WORDS or bool(_LEADING.match(folded))
-    if names_subject and not (short and _LEADING.match(folded)):
+    leading = _LEADING.match(folded)
+    short = len(folded.split()) <= FRAGMENT_WORDS or bool(leading)
+    replaceable = _REPLACEABLE.search(folded)
+    if names_subject and not (short and leading):
         return as_typed  # a new subject: a new topic
-    if referring is None and not short:
+    if replaceable is None and _LEANING.search(folded) is None and not short:
         return as_typed  # a full question about something the concept table does not know
-    own_kinds = {m.kind for m in own}
     inherited = tuple(m for m in topic if m.kind not in own_kinds)
-    merged = tuple(sorted(own + inherited, key=lambda m: CARRIED_ORDER.get(m.kind, 9)))
-    if referring is not None and not names_subject:
-        phrase = _phrase(inherited)
-        text = _replace(message, referring, phrase)
-    elif own and antecedent and own_kinds & {m.kind for m in topic}:
-        text = _swap(antecedent, topic, own)
+    merged = _ordered(own + inherited)
+    if own and own_kinds & {m.kind for m in topic}:
+        understood = _swap(antecedent, topic, own)
+        return Resolution(understood, understood, merged)
+    if replaceable is not None and not names_subject:
+        understood = _replace(message, replaceable, _phrase(inherited))
     else:
-        fragment = message.strip()
-        text = f"{fragment} ({_phrase(inherited)})"
-    return Resolution(text, text if text != message else None, merged)
+        understood = f"{message.strip()} ({_phrase(inherited)})"
+    return Resolution(f"{understood} {antecedent}".strip(), understood, merged)
 
 
-CARRIED_ORDER = {"treatment": 0, "procedure": 0, "product": 0, "drug": 1, "trial": 2,
-                 "condition": 3}
+def _ordered(mentions: Sequence[Mention]) -> tuple[Mention, ...]:
+    return tuple(sorted(mentions, key=lambda m: CARRIED_ORDER.get(m.kind, 9)))
 
 
 def _phrase(mentions: Sequence[Mention]) -> str:
@@ -103,20 +116,19 @@ def _phrase(mentions: Sequence[Mention]) -> str:
     return " and ".join(subjects or conditions)
 
 
-def _replace(message: str, referring: re.Match[str], phrase: str) -> str:
-    """Put the topic where the referring expression was (offsets are the same after folding a
-    normalised message, which only changes case and apostrophes)."""
+def _replace(message: str, found: re.Match[str], phrase: str) -> str:
+    """Put the topic where the expression that stands for it was (offsets are the same after
+    folding a normalised message, which only changes case and apostrophes)."""
     if len(fold(message)) != len(message):
         message = fold(message)
-    start, end = referring.span()
-    said = referring.group(0)
-    words = said.split()
-    if len(words) > 1 and words[-1] not in ("it", "its"):
-        replacement = f"{said} of {phrase}"  # "the trial" → "the trial of CAR-T for MG"
-    elif said in ("its", "their"):
-        replacement = f"{phrase}'s"
-    else:
+    start, end = found.span()
+    said = found.group(0)
+    if said in ("its", "it's"):
+        replacement = f"{phrase}'s" if said == "its" else f"{phrase} is"
+    elif said == "it":
         replacement = phrase
+    else:
+        replacement = f"{message[start:end]} of {phrase}"  # "the trial" → "the trial of CAR-T"
     return message[:start] + replacement + message[end:]
 
 
@@ -124,9 +136,10 @@ def _swap(antecedent: str, topic: Sequence[Mention], own: Sequence[Mention]) -> 
     """The earlier question with the concepts of the kinds the new message names swapped in."""
     text = antecedent if len(fold(antecedent)) == len(antecedent) else fold(antecedent)
     replacements = {m.kind: m.surface for m in own}
+    positions = {(m.start, m.end) for m in topic}
     for mention in sorted(topic, key=lambda m: -m.start):
-        if mention.kind in replacements:
-            new = replacements.pop(mention.kind)
-            text = text[:mention.start] + new + text[mention.end:]
+        if mention.kind in replacements and (mention.start, mention.end) in positions \
+                and text[mention.start:mention.end].lower() == mention.surface.lower():
+            text = text[:mention.start] + replacements.pop(mention.kind) + text[mention.end:]
     extra = " ".join(replacements.values())
     return f"{text} {extra}".strip() if extra else text

@@ -60,6 +60,8 @@ class Speller:
         cursor = 0
         for match in WORD.finditer(text):
             word = match.group(0)
+            if text[match.end():match.end() + 1] in ("'", "\u2019"):
+                continue  # the first half of a contraction ("doesn't"), not a word of its own
             fixed = self.correct_word(fold(word))
             if fixed is not None:
                 pieces += [text[cursor:match.start()], fixed]

@@ -12,7 +12,16 @@ TABLE = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
 @pytest.mark.parametrize("history, message, understood", [
     (["What is aHSCT for multiple sclerosis?"], "is it safe?",
      "is aHSCT for multiple sclerosis safe?"),
-    (["What is aHSCT for MS?"], "how long does that take", "how long does aHSCT for MS take"),
+    (["What is aHSCT for MS?"], "how long does it take", "how long does aHSCT for MS take"),
+    # bare "that", "they": often not the topic (a price, the doctors), so the topic is added
+    (["What is aHSCT for MS?"], "how long does that take", "how long does that take (aHSCT for MS)"),
+    (["a clinic quoted 45k for stem cells for my MS"], "is that a normal price",
+     "is that a normal price (MS)"),
+    (["I keep seeing ads for umbilical cord stem cell injections for RA"], "do they work",
+     "do they work (umbilical cord for RA)"),
+    # the condition a person named stays with the conversation
+    (["im 52 with secondary progressive MS", "my friend had HSCT and says it changed her life"],
+     "am I too old for the treatment", "am I too old for the treatment of HSCT for progressive MS"),
     (["What is aHSCT for MS?"], "and for RA?", "What is aHSCT for RA?"),
     (["What is aHSCT for multiple sclerosis?"], "what about for lupus?", "What is aHSCT for lupus?"),
     (["What is aHSCT for MS?"], "the cost?", "the cost? (aHSCT for MS)"),
@@ -37,3 +46,11 @@ def test_a_follow_up_inherits_the_topic(history, message, understood):
 def test_new_topics_and_full_questions_are_used_as_typed(history, message):
     resolution = resolve(message, history, TABLE)
     assert resolution.understood_as is None and resolution.text == message
+
+
+def test_retrieval_also_reads_the_question_a_follow_up_follows():
+    resolution = resolve("the cost?", ["What is aHSCT for MS?"], TABLE)
+    assert resolution.understood_as == "the cost? (aHSCT for MS)"
+    assert resolution.text == "the cost? (aHSCT for MS) What is aHSCT for MS?"
+    swapped = resolve("and for RA?", ["What is aHSCT for MS?"], TABLE)
+    assert swapped.text == swapped.understood_as == "What is aHSCT for RA?"

@@ -33,6 +33,11 @@ def test_known_short_and_hopeless_words_are_left_alone(word):
     assert SPELLER.correct_word(word) is None
 
 
+def test_contractions_are_left_alone():
+    assert SPELLER.correct("what if it doesn't work and isn’t safe") == (
+        "what if it doesn't work and isn’t safe", [])
+
+
 def test_a_sentence_keeps_its_words_and_reports_each_correction():
     text, corrections = SPELLER.correct("Can stemcell therapy help Lupis?")
     assert text == "Can stem cell therapy help lupus?"
