@@ -38,6 +38,7 @@ from qa.text import WORD, fold, normalise_question
 PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation", "costs")
 EXTRA_FOR_RELATED = 3  # hits ranked beyond the quotes, offered as follow-up prompts
 MAX_HISTORY = 6  # earlier messages read; the API refuses more
+UNSUPPORTED_LANGUAGE = "unsupported_language"
 CONCEPT_WEIGHT = 0.35  # how far the concepts a question names pull its dense query (docs/design.md)
 
 
@@ -107,7 +108,17 @@ class QAEngine:
         triage rules — everything a hot swap replaces together."""
         index = index or load_index(settings.index_dir, expected_model=settings.model)
         embedder = embedder or embedder_from_settings(settings)
-        return cls(index, embedder, settings, triage=Triager.from_settings(settings, embedder))
+        engine = cls(index, embedder, settings)
+        engine.triage = Triager.from_settings(settings, engine.speller.is_known, embedder)
+        return engine
+
+    def reloaded(self, index: LoadedIndex) -> QAEngine:
+        """An engine on `index` with this one's model and settings, and its triage read again
+        from the files (an engine made without triage stays without)."""
+        if isinstance(self.triage, Triager):
+            return QAEngine.from_settings(self.settings, embedder=self.embedder, index=index)
+        return QAEngine(index, self.embedder, self.settings, triage=self.triage,
+                        policy=self.policy)
 
     def understand(self, question: object, history: Sequence[object] = (),
                    as_typed: bool = False) -> Understanding:
@@ -185,10 +196,17 @@ class QAEngine:
             clock.lap("compose")
             return answer
 
+        language = next((t.split(":", 1)[1] for t in triage.tags if t.startswith("language:")),
+                        "")
+        if UNSUPPORTED_LANGUAGE in triage.flags:
+            # Another language: a reply in it (the library is English), numbers first.
+            return reply("no_answer", self.policy.other_language_message(language))
         if triage.category == "emergency":
             return reply("emergency", self.policy.emergency_message(triage))
         if triage.category == "out_of_scope":
             return reply("out_of_scope", self.policy.scope_message())
+        answer_message = self.policy.urgent_message(triage) if "emergency" in triage.flags \
+            else self.policy.answer_message()
 
         clinic_seeking = "unproven_clinic" in triage.flags
         prefer = PREFERRED_TOPICS_FOR_CLINIC_SEEKING if clinic_seeking else ()
@@ -201,10 +219,13 @@ class QAEngine:
         relevant = any(set(prefer) & set(h.passage.topics) for h in hits) if clinic_seeking \
             else self._evidence(hits, query, lexical_ranking) >= self.settings.min_score
         if not relevant:
-            return reply("no_answer", self.policy.no_answer_message())
+            message = self.policy.no_answer_message()
+            if "emergency" in triage.flags:
+                message = f"{self.policy.urgent_message(triage)} {message}"
+            return reply("no_answer", message)
         shown, rest = hits[:top_k], hits[top_k:]
         quotes = compose_quotes(shown, terms(query.expanded))
-        return reply("answer", self.policy.answer_message(), quotes, related_prompts(shown, rest))
+        return reply("answer", answer_message, quotes, related_prompts(shown, rest))
 
     def _library_says(self, words: str) -> bool:
         return all(word in self.index.vocabulary for word in WORD.findall(fold(words)))

@@ -226,9 +226,13 @@ def triage_scores(cases: Sequence[dict[str, Any]]) -> dict[str, Proportion]:
     return scores
 
 
+REPLY_COLUMNS = TRIAGE_CATEGORIES + ("unsupported_language",)
+
+
 def triage_confusion(cases: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """Rows: the writer's label; columns: what the reply did (all languages)."""
-    matrix = {row: {col: 0 for col in TRIAGE_CATEGORIES} for row in TRIAGE_CATEGORIES}
+    """Rows: the writer's label; columns: what the reply did (all languages; a message told the
+    library is English-only, without the emergency flag, is `unsupported_language`)."""
+    matrix = {row: {col: 0 for col in REPLY_COLUMNS} for row in TRIAGE_CATEGORIES}
     for case in cases:
         matrix[case["category"]][predicted_category(case)] += 1
     return matrix
@@ -239,7 +243,7 @@ def format_triage_report(cases: Sequence[dict[str, Any]]) -> str:
     for name, proportion in triage_scores(cases).items():
         lines.append(f"  {name:36s} {proportion.describe()}")
     lines.append("confusion (rows: label, columns: reply)")
-    lines.append("  " + " " * 16 + "".join(f"{c[:10]:>11s}" for c in TRIAGE_CATEGORIES))
+    lines.append("  " + " " * 16 + "".join(f"{c[:10]:>11s}" for c in REPLY_COLUMNS))
     for row, counts in triage_confusion(cases).items():
-        lines.append(f"  {row:16s}" + "".join(f"{counts[c]:11d}" for c in TRIAGE_CATEGORIES))
+        lines.append(f"  {row:16s}" + "".join(f"{counts[c]:11d}" for c in REPLY_COLUMNS))
     return "\n".join(lines)

@@ -7,10 +7,13 @@ so operators can find every knob.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import yaml
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -74,6 +77,24 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Who to call: emergency, crisis line (and how to reach it), poison information, advice."""
+
+    emergency: str
+    crisis: str
+    crisis_text: str | None
+    poison: str
+    advice: str
+
+
+@lru_cache(maxsize=1)
+def locale_presets() -> dict[str, dict[str, str]]:
+    """qa/data/locales.yaml: the numbers of each country the widget serves."""
+    data = yaml.safe_load((PACKAGE_DATA / "locales.yaml").read_text(encoding="utf-8"))
+    return {code: {k: str(v) for k, v in entry.items()} for code, entry in data["locales"].items()}
 
 
 class Settings(BaseSettings):
@@ -177,10 +198,11 @@ class Settings(BaseSettings):
     operator_name: str = Field(
         default="", description="Who provides this assistant; shown in an operator disclosure."
     )
-    emergency_number: str = Field(default="911", description="Local emergency telephone number.")
+    emergency_number: str = Field(
+        default="", description="Local emergency telephone number; empty: the locale's.")
     crisis_line: str = Field(
-        default="988", description="Suicide and crisis line (call or text) for this deployment."
-    )
+        default="", description="Suicide and crisis line for this deployment; empty: the "
+        "locale's.")
     source_max_age_days: int = Field(
         default=1095, ge=1, description="A quoted document reviewed longer ago than this gets an "
         "'older source' disclaimer."
@@ -196,47 +218,29 @@ class Settings(BaseSettings):
         description="Disclosure shown on every reply when operator_name is set; '{operator}' is "
         "replaced by operator_name.",
     )
-    triage_rules_file: Path = Field(
-        default=PACKAGE_DATA / "triage_rules.yaml",
-        description="Safety triage pattern rules (emergency, personal advice, clinic seeking, out "
-        "of scope), with their negation and context cues and the in-scope vocabulary.",
-    )
-    triage_examples_file: Path = Field(
-        default=PACKAGE_DATA / "triage_examples.yaml",
-        description="Curated example questions per triage category, compared with each question "
-        "by the retrieval model.",
-    )
-    triage_example_min_similarity: float = Field(
-        default=0.85, gt=0, le=1,
-        description="Cosine similarity to a personal-advice or clinic-seeking example from which "
-        "that flag is set when no rule set it (high: the model matches topic more than intent, so "
-        "these examples catch near-paraphrases of questions an operator has added).",
-    )
-    triage_example_margin: float = Field(
-        default=0.10, ge=0, le=1,
-        description="How much closer a question must be to a personal-advice or clinic-seeking "
-        "example than to the nearest ordinary (general) example for the example to count.",
-    )
-    triage_emergency_min_similarity: float = Field(
-        default=0.45, gt=0, le=1,
-        description="Cosine similarity to an emergency example from which a question no "
-        "emergency rule matched is treated as an emergency (with triage_emergency_margin).",
-    )
-    triage_emergency_margin: float = Field(
-        default=0.20, ge=0, le=1,
-        description="How much closer a question must be to an emergency example than to the "
-        "nearest ordinary (general) example for the example to count.",
-    )
-    out_of_scope_min_similarity: float = Field(
-        default=0.30, gt=0, le=1,
-        description="Cosine similarity to an off-topic example from which a question with no "
-        "in-scope term may be declared out of scope.",
-    )
-    out_of_scope_margin: float = Field(
-        default=0.05, ge=0, le=1,
-        description="How much closer to an off-topic example than to any in-scope example a "
-        "question must be to be declared out of scope.",
-    )
+    locale: Literal["us", "uk", "ca", "au", "nz", "ie"] = Field(
+        default="us",
+        description="Which country's emergency, crisis-line and poison-information numbers the "
+        "replies give (presets in qa/data/locales.yaml, sources in docs/locale-sources.md). "
+        "QA_EMERGENCY_NUMBER, QA_CRISIS_LINE and QA_POISON_LINE override single numbers.")
+    poison_line: str = Field(
+        default="", description="Poison-information number for overdose replies; empty: the "
+        "locale's.")
+    triage_model_file: Path = Field(
+        default=PACKAGE_DATA / "triage_model.npz",
+        description="The trained triage classifier (`qa triage train` rebuilds it).")
+    red_flags_file: Path = Field(
+        default=PACKAGE_DATA / "red_flags.yaml",
+        description="The clinical red-flag concepts (self-harm, overdose, symptom x context) "
+        "that triage applies on top of the classifier.")
+    crisis_lexicon_file: Path = Field(
+        default=PACKAGE_DATA / "crisis_lexicon.yaml",
+        description="Emergency and crisis phrases per language (other than English), written by "
+        "native speakers.")
+    triage_training_data: Annotated[list[Path], NoDecode] = Field(
+        default_factory=lambda: [Path("eval/triage/train"), PACKAGE_DATA / "triage_examples.yaml"],
+        description="What `qa triage train` learns from (files or folders of JSONL, and YAML "
+        "examples); comma-separated in the environment. Never the blind split.")
 
     # --- web --------------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Address `qa serve` binds to.")
@@ -303,7 +307,7 @@ class Settings(BaseSettings):
     def _address_csv(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("corpus", mode="before")
+    @field_validator("corpus", "triage_training_data", mode="before")
     @classmethod
     def _corpus_csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -330,6 +334,15 @@ class Settings(BaseSettings):
             raise ValueError(f"chunk_min_words ({self.chunk_min_words}) is larger than "
                              f"chunk_max_words ({self.chunk_max_words})")
         return self
+
+    def numbers(self) -> Numbers:
+        """The telephone numbers replies give: the locale's, with any set one on top."""
+        preset = locale_presets()[self.locale]
+        return Numbers(emergency=self.emergency_number or preset["emergency"],
+                       crisis=self.crisis_line or preset["crisis"],
+                       crisis_text=preset.get("crisis_text") if not self.crisis_line else None,
+                       poison=self.poison_line or preset.get("poison", ""),
+                       advice=preset.get("advice", ""))
 
     def model_thread_count(self) -> int:
         """QA_MODEL_THREADS, or the usable cores shared out between the workers."""

@@ -60,6 +60,18 @@ def fake_engine(fake_index_dir: Path, fake_settings: Settings, fake_embedder: Ha
     return QAEngine(index, fake_embedder, settings)
 
 
+@pytest.fixture(scope="session")
+def fake_triage_model(tmp_path_factory) -> Path:
+    """A triage model trained on the fake embedder's vectors from the curated examples alone
+    (seconds), for fast tests of the whole triage pipeline."""
+    from qa.safety.training import train
+    from qa.settings import PACKAGE_DATA
+
+    target = tmp_path_factory.mktemp("triage") / "model.npz"
+    train([PACKAGE_DATA / "triage_examples.yaml"], HashEmbedder(), target)
+    return target
+
+
 MODEL_FIXTURES = {"real_embedder", "real_index_settings", "real_engine"}
 
 

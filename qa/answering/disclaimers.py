@@ -15,11 +15,14 @@ Which disclaimers a reply carries:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 
+import yaml
+
 from qa.domain import Disclaimer, Quote, Triage
+from qa.settings import PACKAGE_DATA, Settings
 
 GENERAL = Disclaimer(
     "general",
@@ -97,9 +100,14 @@ class DisclaimerPolicy:
                  transplant_line: str = "your transplant team's 24-hour line",
                  operator_disclosure: str = "This assistant is provided by {operator}.",
                  source_max_age_days: int = 1095,
+                 crisis_text: str | None = None, poison_line: str = "",
+                 other_languages: Mapping[str, str] | None = None,
                  today: Callable[[], date] = date.today) -> None:
         self.emergency_number = emergency_number
         self.crisis_line = crisis_line
+        self.crisis_text = crisis_text or f"call {crisis_line}"
+        self.poison_line = poison_line
+        self.other_languages = dict(other_languages or {})
         self.operator_name = operator_name
         self.transplant_line = transplant_line
         self.operator_disclosure = operator_disclosure
@@ -107,11 +115,14 @@ class DisclaimerPolicy:
         self.today = today
 
     @classmethod
-    def from_settings(cls, settings) -> DisclaimerPolicy:
-        return cls(settings.emergency_number, settings.crisis_line, settings.operator_name,
+    def from_settings(cls, settings: Settings) -> DisclaimerPolicy:
+        numbers = settings.numbers()
+        return cls(numbers.emergency, numbers.crisis, settings.operator_name,
                    transplant_line=settings.transplant_line_text,
                    operator_disclosure=settings.operator_disclosure,
-                   source_max_age_days=settings.source_max_age_days)
+                   source_max_age_days=settings.source_max_age_days,
+                   crisis_text=numbers.crisis_text, poison_line=numbers.poison,
+                   other_languages=other_language_replies())
 
     # --- fixed messages ----------------------------------------------------------------------
     def emergency_message(self, triage: Triage) -> str:
@@ -121,16 +132,42 @@ class DisclaimerPolicy:
         if "self_harm" in triage.tags:
             parts.append(
                 "You don't have to go through this alone. If you are thinking about suicide or "
-                f"harming yourself, please call the crisis line on {self.crisis_line} now to talk "
-                f"to someone. If you are in immediate danger, {call_now}.")
+                "harming yourself, or someone near you is, please contact the crisis line now "
+                f"({self.crisis_text}) to talk to someone. If anyone is in immediate danger, "
+                f"{call_now}.")
         if "self_harm" not in triage.tags or "medical" in triage.tags:
             parts.append(f"This may be a medical emergency. Please {call_now}, or ask someone "
                          "near you to call.")
+            if "poison" in triage.tags and self.poison_line:
+                parts.append(f"For advice on a poisoning or an overdose, call the poison "
+                             f"information line on {self.poison_line}, even if the person "
+                             "seems well.")
             if "transplant" in triage.tags:
                 parts.append("If you have had a stem cell transplant, chemotherapy or a cell "
                              f"infusion, also call {self.transplant_line}.")
             parts.append("Do not wait for an answer here.")
         return " ".join(parts)
+
+    def urgent_message(self, triage: Triage) -> str:
+        """For a question that may describe an emergency happening now ("is that normal?"):
+        the emergency card first, then the quotes."""
+        if "self_harm" in triage.tags:
+            first = ("If you or someone near you is thinking about suicide or self-harm, please "
+                     f"contact the crisis line now ({self.crisis_text}), or call "
+                     f"{self.emergency_number} in an emergency.")
+        else:
+            line = f" or {self.transplant_line}" if "transplant" in triage.tags else ""
+            first = (f"If this is happening now, call {self.emergency_number}{line} now; do not "
+                     "wait for an answer here.")
+        return f"{first} Below is general information from the library."
+
+    def other_language_message(self, language: str) -> str:
+        """The library is English only: said in the person's own language, with the numbers."""
+        template = self.other_languages.get(language) or (
+            "This assistant's library is in English only, so it cannot answer in your language. "
+            "In an emergency call {emergency} now, or the crisis line {crisis}. A doctor or "
+            "nurse can help with your questions in your own language.")
+        return template.format(emergency=self.emergency_number, crisis=self.crisis_line)
 
     def scope_message(self) -> str:
         return SCOPE_MESSAGE
@@ -179,6 +216,13 @@ class DisclaimerPolicy:
             f"Some quoted sources were last reviewed more than {_age(self.source_max_age_days)} "
             f"ago, or carry no review date ({'; '.join(titles)}). Newer evidence or changes in "
             "approval may exist; check with your specialist.")
+
+
+@lru_cache(maxsize=1)
+def other_language_replies() -> dict[str, str]:
+    """qa/data/unsupported_language.yaml: the English-only notice in other languages."""
+    data = yaml.safe_load((PACKAGE_DATA / "unsupported_language.yaml").read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in (data.get("replies") or {}).items()}
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from qa.cli.feedback import feedback
+from qa.cli.triage import triage
 from qa.cli.options import OneLineErrors, settings_from
 
 
@@ -122,6 +123,7 @@ def serve(index_dir: Path | None, host: str | None, port: int | None,
 
 
 main.add_command(feedback)
+main.add_command(triage)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

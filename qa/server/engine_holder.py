@@ -39,8 +39,7 @@ class EngineHolder:
             old = self._engine
             index = load_index(old.settings.index_dir, expected_model=old.settings.model)
             changed = Path(index.path) != Path(old.index.path)
-            new = QAEngine.from_settings(old.settings, embedder=old.embedder,
-                                         index=index if changed else old.index)
+            new = old.reloaded(index if changed else old.index)
             self._engine = new
         if self._on_swap:
             self._on_swap(new)

@@ -209,8 +209,8 @@ def _base_context(state: ServerState, mode: str) -> dict[str, Any]:
     settings = state.settings
     return {
         "mode": mode,
-        "emergency_number": settings.emergency_number,
-        "crisis_line": settings.crisis_line,
+        "emergency_number": settings.numbers().emergency,
+        "crisis_line": settings.numbers().crisis,
         "operator_name": settings.operator_name,
         "store_questions": settings.feedback_store_questions,
         "max_chars": settings.max_question_chars,

@@ -237,27 +237,24 @@ def test_admin_reload_swaps_in_a_new_build_without_a_restart(tmp_path):
     assert client.post("/admin/reload", headers=auth).json()["reloaded"] is False
 
 
-def test_a_reload_also_reads_the_triage_rules_again(tmp_path):
+def test_a_reload_also_reads_the_triage_rules_again(tmp_path, fake_triage_model):
     from qa.engine import QAEngine
     from qa.settings import PACKAGE_DATA
 
-    rules = tmp_path / "rules.yaml"
-    shutil.copy(PACKAGE_DATA / "triage_rules.yaml", rules)
+    rules = tmp_path / "red_flags.yaml"
+    shutil.copy(PACKAGE_DATA / "red_flags.yaml", rules)
     settings = make_settings(tmp_path, rate_limit="off", feedback_db_url=f"sqlite:///{tmp_path}/fb.db",
-                             admin_token="tok-123456", triage_rules_file=rules)
+                             admin_token="tok-123456", red_flags_file=rules,
+                             triage_model_file=fake_triage_model)
     embedder = HashEmbedder()
     run_build(settings, embedder=embedder)
     client = TestClient(create_app(settings, QAEngine.from_settings(settings, embedder=embedder)))
-    question = {"question": "what is apheresis for zebrafish keepers"}
-    assert client.post("/api/ask", json=question).json()["triage"]["category"] != "out_of_scope"
-    text = rules.read_text()
-    rules.write_text(text.replace("rules:\n", "rules:\n  - id: oos-zebrafish-test\n"
-                                  "    category: out_of_scope\n    description: test rule\n"
-                                  "    patterns: ['\\bzebrafish\\b']\n", 1))
-    assert "oos-zebrafish-test" in rules.read_text()
+    question = {"question": "my zebrafish tank pump broke"}
+    assert client.post("/api/ask", json=question).json()["kind"] != "emergency"
+    rules.write_text(rules.read_text().replace("\ngrave:\n", "\ngrave:\n  - zebrafish tank\n", 1))
     result = client.post("/admin/reload", headers={"authorization": "Bearer tok-123456"})
     assert result.status_code == 200 and result.json()["reloaded"] is False  # same index
-    assert client.post("/api/ask", json=question).json()["triage"]["category"] == "out_of_scope"
+    assert client.post("/api/ask", json=question).json()["kind"] == "emergency"
 
 
 def test_a_broken_new_build_is_refused_and_the_old_index_keeps_serving(tmp_path):

@@ -1,0 +1,235 @@
+"""The clinical red-flag layer: a recall floor under the learned classifier, written as concepts
+(qa/data/red_flags.yaml explains each rule) rather than tuned sentences.
+
+Whether a matched symptom is current — not negated ("no fever"), hypothetical ("what if he gets a
+fever") or long past ("I had sepsis years ago") — is read by negspacy's NegEx over a blank spaCy
+pipeline, with three cue sets: its clinical negation terms and this file's hypothetical and
+historical cues. Other languages are matched against the crisis lexicon that native speakers
+wrote (qa/data/crisis_lexicon.yaml): self-harm, overdose, and a symptom with a treatment context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qa.errors import ConfigError
+from qa.text import fold
+
+HARD = "hard"  # the emergency card alone
+FLAG = "flag"  # the emergency card first, then the quotes
+_NUMBER = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty)"
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """What fired, how strongly, and what the emergency message should mention."""
+
+    kind: str  # self_harm | overdose | symptom
+    strength: str  # HARD | FLAG
+    matched: str
+    tags: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"red flag {self.kind} ('{self.matched}', {self.strength})"
+
+
+def _pattern(phrases: Sequence[str], whole_words: bool = True) -> re.Pattern[str] | None:
+    """One regex for a list of phrases: whole words, `*` at a word's end for any ending (or,
+    for the crisis lexicons, whose entries include word stems, anywhere in the text)."""
+    parts = []
+    for phrase in phrases:
+        text = re.escape(_normal(str(phrase)))
+        text = text.replace(r"\*", r"\w*")
+        parts.append(text)
+    if not parts:
+        return None
+    body = "(?:" + "|".join(sorted(parts, key=len, reverse=True)) + ")"
+    return re.compile(r"(?<![\w'])" + body + r"(?![\w'])" if whole_words else body)
+
+
+_ARABIC = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ي"})
+_ARABIC_MARKS = re.compile("[\u064b-\u0652\u0670]")
+
+
+def _normal(text: str) -> str:
+    """Folded, with Arabic letter variants and vowel marks evened out (as the lexicon's writer
+    advised), so one entry matches the ways people type it."""
+    return _ARABIC_MARKS.sub("", fold(text).translate(_ARABIC))
+
+
+def _first(pattern: re.Pattern[str] | None, text: str) -> re.Match[str] | None:
+    return pattern.search(text) if pattern is not None else None
+
+
+class Context:
+    """Reads whether a mention is current: NegEx (negspacy) three times over one blank English
+    pipeline — clinical negation, hypothetical cues, long-past cues."""
+
+    def __init__(self, cues: Mapping[str, Any]) -> None:
+        import spacy
+        from negspacy.negation import Negex  # noqa: F401  (registers the "negex" factory)
+        from negspacy.termsets import termset
+
+        self.nlp = spacy.blank("en")
+        self.nlp.add_pipe("sentencizer")
+        negation = termset("en_clinical").get_patterns()
+        negation["preceding_negations"] = sorted(set(negation["preceding_negations"]) | set(
+            cues.get("negation_extra", {}).get("preceding", [])))
+        readings = {"negex": negation}
+        for reading in ("hypothetical", "historical"):
+            found = cues.get(reading, {})
+            readings[reading] = {"pseudo_negations": [], "termination": negation["termination"],
+                                 "preceding_negations": list(found.get("preceding", [])),
+                                 "following_negations": list(found.get("following", []))}
+        self.readings = tuple(readings)
+        for name, terms in readings.items():
+            self.nlp.add_pipe("negex", name=f"reading_{name}",
+                              config={"neg_termset": terms, "extension_name": name})
+
+    def current(self, text: str, start: int, end: int) -> tuple[bool, str]:
+        """Whether text[start:end] is asserted now, and if not, why."""
+        doc = self.nlp.make_doc(text)
+        span = doc.char_span(start, end, label="FLAG", alignment_mode="expand")
+        if span is None:
+            return True, ""
+        doc.ents = [span]
+        for _, component in self.nlp.pipeline:
+            doc = component(doc)
+        entity = doc.ents[0]
+        for reading in self.readings:
+            if getattr(entity._, reading):
+                return False, {"negex": "negated"}.get(reading, reading)
+        return True, ""
+
+
+class RedFlags:
+    """The English concept rules and the other languages' crisis lexicons."""
+
+    def __init__(self, rules: Mapping[str, Any], lexicons: Mapping[str, Mapping[str, Any]]) -> None:
+        overdose = rules.get("overdose", {})
+        self.self_harm = _pattern(rules.get("self_harm", []))
+        self.self_harm_asking = _pattern(rules.get("self_harm_asking", []))
+        self.informational = _pattern(rules.get("self_harm_informational", []))
+        self.quantity = _pattern(overdose.get("quantity", []))
+        units = "|".join(re.escape(u) for u in overdose.get("number_before", []))
+        # "30 tablets", "thirty of my muscle relaxant tablets": a number, then the unit within
+        # a few words.
+        self.counted = re.compile(rf"\b{_NUMBER}\b(?:\W+\w+){{0,4}}?\W+(?:{units})\b") \
+            if units else None
+        self.taking = _pattern(overdose.get("taking", []))
+        self.young = _pattern(overdose.get("young", []))
+        self.medicine = _pattern(overdose.get("medicine", []))
+        self.symptoms = _pattern(rules.get("symptoms", []))
+        self.grave = _pattern(rules.get("grave", []))
+        self.context = _pattern(rules.get("context", []))
+        self.person = _pattern(rules.get("person", []))
+        self.now = _pattern(rules.get("now", []))
+        self.question_form = _pattern(rules.get("question_form", []))
+        self.reader = Context(rules)
+        self.lexicons = {language: _Lexicon(entry) for language, entry in lexicons.items()}
+
+    @classmethod
+    def from_files(cls, rules_file: Path, lexicon_file: Path) -> RedFlags:
+        try:
+            rules = yaml.safe_load(rules_file.read_text(encoding="utf-8")) or {}
+            lexicons = (yaml.safe_load(lexicon_file.read_text(encoding="utf-8")) or {}).get(
+                "languages", {})
+            if not isinstance(rules, dict) or not isinstance(lexicons, dict):
+                raise ValueError("expected mappings")
+            return cls(rules, lexicons)
+        except (OSError, yaml.YAMLError, ValueError, re.error) as exc:
+            raise ConfigError(f"cannot read the red-flag rules ({exc})") from exc
+
+    def read(self, message: str, earlier: Sequence[str] = (), language: str = "en"
+             ) -> RedFlag | None:
+        """The strongest red flag in the message (with its conversation), or None."""
+        if language != "en":
+            lexicon = self.lexicons.get(language)
+            found = lexicon.read(message, earlier) if lexicon else None
+            # People mix in English treatment words ("chemo", "transplant"): the English layer
+            # reads other languages too.
+            return found or self.read(message, earlier, "en")
+        text = fold(message)
+        before = fold(" ".join(earlier[-3:]))
+        # About someone now: a person named, or a time that places it now ("ten days after").
+        person = _first(self.person, text) or _first(self.person, before) \
+            or _first(self.now, text)
+        asking = _first(self.question_form, text) is not None
+        found = self._self_harm(text, person is not None, asking)
+        found = found or self._overdose(text, person is not None)
+        return found or self._symptom(text, before, person is not None, asking)
+
+    def _self_harm(self, text: str, person: bool, asking: bool) -> RedFlag | None:
+        match = _first(self.self_harm, text)
+        if match and not _first(self.informational, text):
+            current, _ = self.reader.current(text, *match.span())
+            if current and person:
+                return RedFlag("self_harm", HARD, match.group(0), ("self_harm",))
+            if current:  # nobody named: still the crisis line first, then information
+                return RedFlag("self_harm", FLAG, match.group(0), ("self_harm",))
+        asked = _first(self.self_harm_asking, text)
+        if asked:
+            return RedFlag("self_harm", HARD if person else FLAG, asked.group(0), ("self_harm",))
+        return None
+
+    def _overdose(self, text: str, person: bool) -> RedFlag | None:
+        took = _first(self.taking, text)
+        if not took:
+            return None
+        amount = _first(self.quantity, text) or _first(self.counted, text)
+        if amount is None and _first(self.young, text) and _first(self.medicine, text):
+            amount = _first(self.medicine, text)  # a small child and medicine: any amount
+        if amount is None:
+            return None
+        current, _ = self.reader.current(text, *took.span())
+        if not current:
+            return None
+        return RedFlag("overdose", HARD if person else FLAG, f"{took.group(0)} … {amount.group(0)}",
+                       ("medical", "poison"))
+
+    def _symptom(self, text: str, before: str, person: bool, asking: bool) -> RedFlag | None:
+        if not person:
+            return None
+        context = _first(self.context, text) or _first(self.context, before)
+        for pattern, needs_context in ((self.grave, False), (self.symptoms, True)):
+            if pattern is None or (needs_context and context is None):
+                continue
+            for match in pattern.finditer(text):
+                current, _ = self.reader.current(text, *match.span())
+                if current:
+                    tags = ("medical", "transplant") if context else ("medical",)
+                    strength = FLAG if asking else HARD
+                    return RedFlag("symptom", strength, match.group(0), tags)
+        return None
+
+
+class _Lexicon:
+    """One language's crisis lexicon: phrases found anywhere (native speakers wrote them)."""
+
+    def __init__(self, entry: Mapping[str, Any]) -> None:
+        red = entry.get("red_flag", {}) or {}
+        self.self_harm = _pattern(entry.get("self_harm", []), whole_words=False)
+        self.overdose = _pattern(entry.get("overdose", []), whole_words=False)
+        self.symptoms = _pattern(red.get("symptoms", []), whole_words=False)
+        self.context = _pattern(red.get("context", []), whole_words=False)
+        self.always = _pattern(red.get("always", []), whole_words=False)
+
+    def read(self, message: str, earlier: Sequence[str]) -> RedFlag | None:
+        text = _normal(message)
+        before = _normal(" ".join(earlier[-3:]))
+        for pattern, kind, tags in ((self.self_harm, "self_harm", ("self_harm",)),
+                                    (self.overdose, "overdose", ("medical", "poison")),
+                                    (self.always, "symptom", ("medical",))):
+            match = _first(pattern, text)
+            if match:
+                return RedFlag(kind, HARD, match.group(0), tags)
+        symptom = _first(self.symptoms, text)
+        if symptom and (_first(self.context, text) or _first(self.context, before)):
+            return RedFlag("symptom", HARD, symptom.group(0), ("medical", "transplant"))
+        return None

@@ -1,0 +1,145 @@
+"""`qa triage train`: fit the triage classifier on the training split, deterministically.
+
+The training data are the labelled messages in eval/triage/train/ (independent writers; the blind
+split in eval/triage/blind/ is never read here) and the curated examples of
+qa/data/triage_examples.yaml. The same data and code give the same weights: the model is a
+multinomial logistic regression (lbfgs, no randomness) over fixed features.
+
+Thresholds are chosen by five-fold cross-validation on the training data only (a fixed split):
+the emergency threshold for a hard `emergency` reply and the lower one for the emergency flag,
+and the out-of-scope threshold (docs/safety.md states the rule and the figures).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from qa.encoders import Embedder
+from qa.errors import ConfigError
+from qa.safety.classifier import CATEGORIES, CHAR_PARAMS, WORD_PARAMS, TriageClassifier
+
+SEED = 13
+C = 4.0
+EMBEDDING_WEIGHT = 1.0
+MIN_DF = 2
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    category: str
+    subtype: str = ""
+    language: str = "en"
+
+
+def read_examples(paths: Sequence[Path]) -> list[Example]:
+    """Labelled messages from JSONL files ({"text", "category", ...}; a folder means every
+    *.jsonl in it) and the curated YAML examples ({category: {id: text or {text}}})."""
+    examples: list[Example] = []
+    files = [f for p in paths for f in (sorted(p.glob("*.jsonl")) if p.is_dir() else [p])]
+    for path in files:
+        if path.suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for category, items in data.items():
+                if category not in CATEGORIES or not isinstance(items, dict):
+                    continue
+                for item in items.values():
+                    text = item if isinstance(item, str) else item.get("text", "")
+                    examples.append(Example(str(text), category))
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("category") not in CATEGORIES or not row.get("text"):
+                raise ConfigError(f"{path}:{number}: needs a text and one of {CATEGORIES}")
+            examples.append(Example(row["text"], row["category"], row.get("subtype", ""),
+                                    row.get("language", "en")))
+    return examples
+
+
+def _fit(texts: list[str], vectors: np.ndarray, labels: list[str]) -> TriageClassifier:
+    words = TfidfVectorizer(**WORD_PARAMS, min_df=MIN_DF)
+    chars = TfidfVectorizer(**CHAR_PARAMS, min_df=MIN_DF)
+    features = sparse.hstack([words.fit_transform(texts), chars.fit_transform(texts),
+                              sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr")
+    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced", random_state=SEED)
+    model.fit(features, labels)
+    return TriageClassifier(words, chars, EMBEDDING_WEIGHT, model.coef_, model.intercept_,
+                            tuple(str(c) for c in model.classes_),
+                            {"dimension": int(vectors.shape[1])})
+
+
+def cross_validated_scores(texts: list[str], vectors: np.ndarray, labels: list[str],
+                           folds: int = 5) -> list[dict[str, float]]:
+    """Each training message scored by a model that did not see it (for choosing thresholds)."""
+    out: list[dict[str, float]] = [{} for _ in texts]
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    for train, test in splitter.split(texts, labels):
+        model = _fit([texts[i] for i in train], vectors[train], [labels[i] for i in train])
+        scored = model.score_many([texts[i] for i in test], vectors[test])
+        for i, scores in zip(test, scored):
+            out[i] = scores.probabilities
+    return out
+
+
+GRID = [round(0.05 * i, 2) for i in range(1, 19)]
+TARGET_EMERGENCY_RECALL = 0.98  # the flag threshold: catch at least this share (training CV)
+TARGET_HARD_ON_GENERAL = 0.01  # the hard threshold: at most this share of ordinary questions
+TARGET_OUT_OF_SCOPE_PRECISION = 0.98
+
+
+def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]]
+                      ) -> dict[str, float]:
+    """The decision thresholds, from cross-validated scores of the training split (recall first:
+    the flag threshold is the highest that still catches the target share of emergencies)."""
+    emergencies = [s["emergency"] for label, s in zip(labels, scores) if label == "emergency"]
+    ordinary = [s["emergency"] for label, s in zip(labels, scores) if label == "general"]
+
+    def share(values: list[float], t: float) -> float:
+        return sum(v >= t for v in values) / max(len(values), 1)
+
+    flag = max((t for t in GRID if share(emergencies, t) >= TARGET_EMERGENCY_RECALL),
+               default=GRID[0])
+    hard = min((t for t in GRID if share(ordinary, t) <= TARGET_HARD_ON_GENERAL and t >= flag),
+               default=GRID[-1])
+    outside = [(label, s["out_of_scope"]) for label, s in zip(labels, scores)]
+
+    def precision(t: float) -> float:
+        chosen = [label for label, p in outside if p >= t]
+        return sum(label == "out_of_scope" for label in chosen) / max(len(chosen), 1)
+
+    out_of_scope = min((t for t in GRID if precision(t) >= TARGET_OUT_OF_SCOPE_PRECISION),
+                       default=GRID[-1])
+    return {"emergency": hard, "emergency_flag": flag, "out_of_scope": max(out_of_scope, 0.5),
+            "advice_flag": 0.4}
+
+
+def train(paths: Sequence[Path], embedder: Embedder, target: Path) -> dict[str, Any]:
+    """Fit on every example, write the artifact, and return what was trained on and how it did
+    in cross-validation (for the command's printout and docs/safety.md)."""
+    examples = read_examples(paths)
+    texts = [e.text for e in examples]
+    labels = [e.category for e in examples]
+    vectors = embedder.encode(texts, batch_size=64)
+    scores = cross_validated_scores(texts, vectors, labels)
+    model = _fit(texts, vectors, labels)
+    digest = hashlib.sha256("\n".join(f"{e.category}\t{e.text}" for e in examples).encode())
+    model.meta.update({"examples": len(examples), "data_sha256": digest.hexdigest(),
+                       "model": embedder.name, "seed": SEED, "C": C,
+                       "thresholds": choose_thresholds(labels, scores)})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model.save(target)
+    return {"examples": examples, "cross_validated": scores, "meta": model.meta}

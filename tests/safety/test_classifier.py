@@ -1,0 +1,57 @@
+"""The trained triage model: it loads fast from its file, a damaged file is one clear line, and
+`qa triage train` rebuilds exactly the shipped weights."""
+
+import numpy as np
+import pytest
+
+from qa.errors import ConfigError
+from qa.safety.classifier import CATEGORIES, TriageClassifier
+from qa.settings import PACKAGE_DATA, Settings
+
+MODEL = PACKAGE_DATA / "triage_model.npz"
+
+
+def test_the_shipped_model_loads_with_its_thresholds():
+    model = TriageClassifier.load(MODEL)
+    assert set(model.classes) == set(CATEGORIES)
+    assert model.meta["examples"] >= 4000
+    thresholds = model.meta["thresholds"]
+    assert 0 < thresholds["emergency_flag"] <= thresholds["emergency"] < 1
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "wrong_shape"])
+def test_a_bad_model_file_is_one_clear_line(tmp_path, damage):
+    path = tmp_path / "model.npz"
+    if damage == "garbage":
+        path.write_bytes(b"not a model")
+    elif damage == "wrong_shape":
+        model = TriageClassifier.load(MODEL)
+        model.coef = model.coef[:, :10]
+        model.save(path)
+    with pytest.raises(ConfigError, match="qa triage train"):
+        TriageClassifier.load(path)
+
+
+def test_a_bad_model_file_stops_start_up_with_one_line(tmp_path, fake_engine, fake_embedder):
+    from qa.engine import QAEngine
+
+    broken = tmp_path / "model.npz"
+    broken.write_bytes(b"\x00broken")
+    settings = fake_engine.settings.model_copy(update={"triage_model_file": broken})
+    with pytest.raises(ConfigError) as error:
+        QAEngine.from_settings(settings, embedder=fake_embedder)
+    assert "\n" not in str(error.value) and "qa triage train" in str(error.value)
+
+
+@pytest.mark.model
+def test_training_rebuilds_the_shipped_weights(tmp_path, real_embedder):
+    from qa.safety.training import train
+
+    settings = Settings()
+    rebuilt = tmp_path / "model.npz"
+    train(settings.triage_training_data, real_embedder, rebuilt)
+    shipped, again = TriageClassifier.load(MODEL), TriageClassifier.load(rebuilt)
+    assert again.meta["data_sha256"] == shipped.meta["data_sha256"]
+    assert again.meta["thresholds"] == shipped.meta["thresholds"]
+    assert np.allclose(again.coef, shipped.coef, atol=1e-4)
+    assert np.allclose(again.intercept, shipped.intercept, atol=1e-4)

@@ -1,0 +1,34 @@
+"""Language identification never turns an English question full of drug names into another
+language, and names other languages and scripts."""
+
+import pytest
+
+from qa.retrieval.spelling import english_words
+from qa.safety.language import LanguageGuess
+
+ENGLISH = english_words()
+LIBRARY = {"alemtuzumab", "ocrelizumab", "ahsct", "hsct", "sclerosis", "kesimpta", "ocrevus"}
+GUESS = LanguageGuess(lambda word: word in ENGLISH or word in LIBRARY)
+
+
+@pytest.mark.parametrize("message", [
+    "alemtuzumab vs ocrelizumab", "ocrevus vs kesimpta?", "sclerosis multiplex",
+    "in vitro fertilisation", "is rituximab safe after aHSCT?", "ms", "ok thanks",
+    "CAR-T cell therapy", "hsct",
+])
+def test_english_with_drug_names_and_latin_stays_english(message):
+    assert GUESS.identify(message) == "en"
+
+
+@pytest.mark.parametrize("message, language", [
+    ("quiero morir", "es"),
+    ("mi esposo tiene fiebre después del trasplante", "es"),
+    ("je veux mourir, je n'en peux plus", "fr"),
+    ("meu marido está com febre depois do transplante", "pt"),
+    ("干细胞移植后发烧怎么办", "zh"),
+    ("줄기세포 이식 후에 열이 나요", "ko"),
+    ("بعد زراعة الخلايا الجذعية عندي حمى", "ar"),
+    ("у мужа температура после трансплантации", "ru"),
+])
+def test_other_languages_and_scripts_are_named(message, language):
+    assert GUESS.identify(message) == language

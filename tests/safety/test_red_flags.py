@@ -1,0 +1,81 @@
+"""The red-flag layer: concepts, about someone now, not negated, hypothetical or long past.
+
+The cases are the issue's own paraphrases of missed emergencies and its hard negatives, not the
+blind split (which is never read by a test that could be tuned to it)."""
+
+import pytest
+
+from qa.safety.red_flags import FLAG, HARD, RedFlags
+from qa.settings import PACKAGE_DATA
+
+FLAGS = RedFlags.from_files(PACKAGE_DATA / "red_flags.yaml", PACKAGE_DATA / "crisis_lexicon.yaml")
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("I've written goodbye letters to my kids and worked out how I'd do it", "self_harm"),
+    ("what's the point of living with this disease any more, I'm done fighting", "self_harm"),
+    ("my brother says he wants to kill himself", "self_harm"),
+    ("I took about thirty of my muscle relaxant tablets an hour ago", "overdose"),
+    ("my daughter swallowed a whole packet of paracetamol after an argument and says she feels "
+     "fine", "overdose"),
+    ("our toddler chewed some methotrexate tablets but seems fine", "overdose"),
+    ("he's confused, breathing fast, his skin is cold and blotchy and he's barely peed, three "
+     "weeks after his transplant", "symptom"),
+    ("stiff neck, high fever and light hurting his eyes after his chemo", "symptom"),
+    ("I can't breathe", "symptom"),
+])
+def test_emergencies_the_issue_names_are_caught_hard(message, kind):
+    found = FLAGS.read(message)
+    assert found is not None and found.kind == kind and found.strength == HARD, found
+
+
+def test_a_red_flag_asked_about_shows_the_card_above_the_answer():
+    found = FLAGS.read("tiny red-purple spots, new bruises and bleeding gums ten days after a "
+                       "transplant - is that a normal part of recovery?")
+    assert found is not None and found.strength == FLAG and "transplant" in found.tags
+
+
+def test_an_emergency_split_over_two_messages_is_caught():
+    assert FLAGS.read("now he has a fever and shivers") is None
+    found = FLAGS.read("now he has a fever and shivers",
+                       earlier=["my husband had his transplant last week"])
+    assert found is not None and found.strength == HARD and "transplant" in found.tags
+
+
+def test_asking_how_to_die_is_a_self_harm_flag_even_without_a_person():
+    found = FLAGS.read("what is the most painless way to go?")
+    assert found is not None and found.kind == "self_harm"
+
+
+@pytest.mark.parametrize("message", [
+    "how common is fever after aHSCT?",
+    "what is the suicide risk in MS?",
+    "I don't have a fever after my infusion",
+    "what if I get a fever after my transplant?",
+    "I had sepsis years ago after my transplant, can it affect fertility?",
+    "what are the signs of infection after a stem cell transplant",
+    "can chemo cause chest pain?",
+    "how many people take methotrexate for RA",
+])
+def test_informational_negated_hypothetical_and_past_mentions_are_not_red_flags(message):
+    assert FLAGS.read(message) is None
+
+
+@pytest.mark.parametrize("message, language", [
+    ("quiero morir", "es"),
+    ("mi esposo tiene fiebre de 39 y escalofríos diez días después del trasplante", "es"),
+    ("je veux mourir", "fr"),
+    ("我不想活了", "zh"),
+    ("chce się zabić", "pl"),
+])
+def test_other_languages_use_their_crisis_lexicon(message, language):
+    assert FLAGS.read(message, language=language) is not None
+
+
+def test_a_broken_rules_file_is_one_clear_error(tmp_path):
+    from qa.errors import ConfigError
+
+    broken = tmp_path / "red_flags.yaml"
+    broken.write_text("self_harm: [unclosed")
+    with pytest.raises(ConfigError, match="red-flag"):
+        RedFlags.from_files(broken, PACKAGE_DATA / "crisis_lexicon.yaml")
