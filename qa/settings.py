@@ -275,6 +275,11 @@ class Settings(BaseSettings):
     rate_limit_per_ip: str = Field(
         default="120/minute", description="Ceiling per IP address across all its widget "
         "sessions, so rotating session ids cannot lift the limit.")
+    rate_limit_storage: str = Field(
+        default="memory://", description="Where rate-limit counters live: `memory://` (each "
+        "worker counts for itself) or `redis://host:port/db` (every worker and replica shares "
+        "one count). If Redis cannot be reached, each worker counts for itself until it can; "
+        "/readyz and the `qa_rate_limit_shared` metric say so.")
     rate_limit_exempt: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Client addresses never rate limited (e.g. a load "
         "test or monitoring host); comma-separated.")
@@ -321,6 +326,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise ValueError("use memory:// or redis://host:port/db")
+        return value
 
     @field_validator("rate_limit", "rate_limit_per_ip")
     @classmethod

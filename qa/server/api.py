@@ -43,10 +43,12 @@ def feedback(request: FeedbackRequest, engine: EngineDep, state: StateDep) -> di
 
 
 @router.get("/readyz")
-def readyz(engine: EngineDep) -> dict[str, Any]:
-    """Ready: an index is loaded and verified; its manifest (without the file table)."""
+def readyz(engine: EngineDep, state: StateDep) -> dict[str, Any]:
+    """Ready: an index is loaded and verified; its manifest (without the file table), and where
+    rate limits are counted (a shared store that cannot be reached is reported, not fatal)."""
     manifest = {k: v for k, v in engine.index.manifest.items() if k != "files"}
-    return {"status": "ready", "build": engine.index.path.name, "manifest": manifest}
+    return {"status": "ready", "build": engine.index.path.name, "manifest": manifest,
+            "rate_limits": state.counters.describe()}
 
 
 @router.get("/healthz")

@@ -23,7 +23,7 @@ from qa.feedback import FeedbackStore
 from qa.server import api, pages
 from qa.server.deps import ServerState
 from qa.server.engine_holder import EngineHolder
-from qa.server.guard import RateLimiter, RequestGuard
+from qa.server.guard import Counters, RateLimiter, RequestGuard
 from qa.server.observability import Metrics, RequestObserver
 from qa.server.responses import error_body, error_response
 from qa.server.schemas import openapi_schema
@@ -48,7 +48,10 @@ def create_app(settings: Settings, engine: QAEngine, metrics: Metrics | None = N
         settings=settings,
         engines=EngineHolder(engine, on_swap=lambda new: metrics.observe_index(new.index.manifest)),
         metrics=metrics, feedback=FeedbackStore.from_settings(settings), origins=origins,
-        templates=templates)
+        templates=templates,
+        counters=Counters(settings.rate_limit_storage,
+                          on_status=lambda ok: metrics.rate_limit_shared.set(1 if ok else 0)))
+    metrics.rate_limit_shared.set(1 if app.state.qa.counters.shared else 0)
 
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -63,6 +66,7 @@ def create_app(settings: Settings, engine: QAEngine, metrics: Metrics | None = N
     app.add_middleware(OriginMiddleware, policy=origins)
     app.add_middleware(RateLimiter, rate=settings.rate_limit, per_ip_rate=settings.rate_limit_per_ip,
                        limited=RATE_LIMITED_ROUTES, wait_page=pages.wait_page(templates),
+                       counters=app.state.qa.counters,
                        exempt_ips=set(settings.rate_limit_exempt),
                        on_reject=metrics.rate_limited.inc)
     app.add_middleware(SecurityHeaders)

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from qa.engine import QAEngine
 from qa.feedback import FeedbackStore
 from qa.server.engine_holder import EngineHolder
+from qa.server.guard import Counters
 from qa.server.observability import Metrics
 from qa.server.security import OriginPolicy
 from qa.settings import Settings
@@ -27,6 +28,7 @@ class ServerState:
     feedback: FeedbackStore
     origins: OriginPolicy
     templates: Jinja2Templates
+    counters: Counters
 
 
 def server_state(request: Request) -> ServerState:

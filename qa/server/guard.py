@@ -18,19 +18,24 @@ or the `429.html` page for a browser's no-JavaScript form post.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.server.responses import HttpMiddleware, send_error, send_response
 
+LOG = logging.getLogger("qa.server.guard")
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+RETRY_SHARED_SECONDS = 15.0  # after a failure, how long counting stays in this process
+SHARED_TIMEOUT_SECONDS = 0.25  # a shared store slower than this counts as unreachable
 SESSION_HEADER = b"x-qa-session"
 _SESSION_SHAPE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -161,11 +166,86 @@ def parse_rate(value: str) -> RateLimitItem | None:
 WaitPage = Callable[[str, int, str], bytes]  # (message, seconds, path asked) -> an HTML page
 
 
+class Counters:
+    """Where the rate limiter counts: in this process (`memory://`), or in a store every worker
+    and replica shares (`redis://…`, the limits library's own storage), so N replicas allow the
+    limit once, not N times. When the shared store cannot be reached the limiter counts in this
+    process instead — logged once, reported by `shared_ok` (/readyz and a metric) — and tries the
+    shared store again a little later. A request is never refused or failed because of it."""
+
+    def __init__(self, uri: str, on_status: Callable[[bool], None] | None = None) -> None:
+        self.uri = uri
+        self.on_status = on_status
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared: MovingWindowRateLimiter | None = None
+        if not uri.startswith("memory://"):
+            storage = storage_from_string(uri, socket_timeout=SHARED_TIMEOUT_SECONDS,
+                                          socket_connect_timeout=SHARED_TIMEOUT_SECONDS)
+            self._shared = MovingWindowRateLimiter(storage)
+        self._failed_at: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def shared(self) -> bool:
+        return self._shared is not None
+
+    @property
+    def shared_ok(self) -> bool:
+        return self._shared is not None and self._failed_at is None
+
+    def describe(self) -> dict[str, object]:
+        kind = self.uri.split("://", 1)[0]
+        return {"storage": kind, "shared": self.shared,
+                "counting": "shared" if self.shared_ok else "this process"}
+
+    def hit(self, limit: RateLimitItem, key: str) -> tuple[bool, float]:
+        """(allowed, when the window resets)."""
+        shared = self._usable_shared()
+        if shared is not None:
+            try:
+                allowed = shared.hit(limit, key)
+                reset = shared.get_window_stats(limit, key).reset_time
+                self._recovered()
+                return allowed, reset
+            except Exception as exc:  # any store failure: count here instead, never fail
+                self._failed(exc)
+        allowed = self._local.hit(limit, key)
+        return allowed, self._local.get_window_stats(limit, key).reset_time
+
+    def _usable_shared(self) -> MovingWindowRateLimiter | None:
+        if self._shared is None:
+            return None
+        failed = self._failed_at
+        if failed is not None and time.monotonic() - failed < RETRY_SHARED_SECONDS:
+            return None
+        return self._shared
+
+    def _failed(self, exc: Exception) -> None:
+        with self._lock:
+            first = self._failed_at is None
+            self._failed_at = time.monotonic()
+        if first:
+            LOG.warning("shared rate-limit store unreachable; counting in this process",
+                        extra={"storage": self.uri.split("://", 1)[0],
+                               "reason": f"{exc.__class__.__name__}"})
+            if self.on_status:
+                self.on_status(False)
+
+    def _recovered(self) -> None:
+        if self._failed_at is None:
+            return
+        with self._lock:
+            self._failed_at = None
+        LOG.info("shared rate-limit store reachable again")
+        if self.on_status:
+            self.on_status(True)
+
+
 class RateLimiter(HttpMiddleware):
     """Limits selected (method, path) pairs per client."""
 
     def __init__(self, app: ASGIApp, rate: str, per_ip_rate: str,
-                 limited: set[tuple[str, str]], wait_page: WaitPage,
+                 limited: set[tuple[str, str]], wait_page: WaitPage, counters: Counters,
                  exempt_ips: set[str] | None = None,
                  on_reject: Callable[[], None] | None = None) -> None:
         super().__init__(app)
@@ -175,7 +255,7 @@ class RateLimiter(HttpMiddleware):
         self.limited = limited
         self.exempt_ips = exempt_ips or set()
         self.on_reject = on_reject
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.counters = counters
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.session_limit is None or (scope["method"], scope["path"]) not in self.limited:
@@ -194,8 +274,8 @@ class RateLimiter(HttpMiddleware):
         else:
             checks.append((self.session_limit, ip))
         for limit, key in checks:
-            if not self._limiter.hit(limit, key):
-                reset = self._limiter.get_window_stats(limit, key).reset_time
+            allowed, reset = self.counters.hit(limit, key)
+            if not allowed:
                 retry = max(1, math.ceil(reset - time.time()))
                 if self.on_reject:
                     self.on_reject()

@@ -41,6 +41,9 @@ class Metrics:
                               registry=r)
         self.rate_limited = Counter("qa_rate_limited_total", "Requests refused by rate limiting",
                                     registry=r)
+        self.rate_limit_shared = Gauge(
+            "qa_rate_limit_shared", "1 while rate limits are counted in the shared store "
+            "(QA_RATE_LIMIT_STORAGE), 0 while this worker counts alone", registry=r)
         self.index_passages = Gauge("qa_index_passages", "Passages in the loaded index", registry=r)
         self.index_documents = Gauge("qa_index_documents", "Documents in the loaded index",
                                      registry=r)
