@@ -172,6 +172,7 @@ class Answer:
     took_ms: float = 0.0
     understood_as: str | None = None
     corrections: tuple[Correction, ...] = ()
+    concepts: tuple[str, ...] = ()  # what the question named, from the concept table
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape (lists, not tuples; highlights as [start, end] pairs)."""
@@ -194,5 +195,6 @@ class Answer:
             "triage": {"category": self.triage.category, "reason": self.triage.reason},
             "understood_as": self.understood_as,
             "corrections": [{"from": c.typed, "to": c.corrected} for c in self.corrections],
+            "concepts": list(self.concepts),
             "took_ms": round(self.took_ms, 2),
         }

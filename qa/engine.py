@@ -192,7 +192,8 @@ class QAEngine:
                 flags=triage.flags, related=tuple(related), triage=triage,
                 took_ms=(time.perf_counter() - started) * 1000,
                 understood_as=understanding.understood_as,
-                corrections=understanding.corrections)
+                corrections=understanding.corrections,
+                concepts=tuple(sorted({m.concept for m in self.concepts.mentions(text)})))
             clock.lap("compose")
             return answer
 
@@ -226,6 +227,11 @@ class QAEngine:
         shown, rest = hits[:top_k], hits[top_k:]
         quotes = compose_quotes(shown, terms(query.expanded))
         return reply("answer", answer_message, quotes, related_prompts(shown, rest))
+
+    def known_concepts(self, names: Sequence[str]) -> list[str]:
+        """The names that are concepts of the table (anything else a client sends is dropped)."""
+        known = {group.concept for group in self.concepts.groups}
+        return [name for name in names if name in known]
 
     def _library_says(self, words: str) -> bool:
         return all(word in self.index.vocabulary for word in WORD.findall(fold(words)))

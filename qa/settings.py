@@ -257,6 +257,13 @@ class Settings(BaseSettings):
         "SQLite file var/feedback.sqlite3 under the working directory; e.g. "
         "postgresql+psycopg://user:pass@host/db).",
     )
+    gap_min_count: int = Field(
+        default=5, ge=1, description="The gap report (`qa report gaps`, GET /admin/gaps) hides "
+        "any concepts-and-outcome cell counted fewer times than this, so no one person's "
+        "question stands out.")
+    gap_flush_seconds: float = Field(
+        default=10.0, gt=0, description="How often the gap counts held in memory are added to "
+        "the database (and at shutdown).")
     feedback_store_questions: bool = Field(
         default=False,
         description="Also store the question text with each feedback vote (off by default: only "

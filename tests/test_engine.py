@@ -51,7 +51,7 @@ def test_weak_evidence_abstains(fake_settings, fake_embedder):
 def test_answer_json_has_the_documented_shape(fake_engine):
     data = fake_engine.ask("what is apheresis").to_json()
     assert set(data) == {"kind", "message", "quotes", "disclaimers", "flags", "related",
-                         "triage", "understood_as", "corrections", "took_ms"}
+                         "triage", "understood_as", "corrections", "concepts", "took_ms"}
     quote = data["quotes"][0]
     assert set(quote) == {"passage_id", "text", "highlights", "score", "source"}
     assert set(quote["source"]) == {"document_id", "title", "section", "url", "reviewed",

@@ -13,6 +13,7 @@ import click
 from qa.cli.feedback import feedback
 from qa.cli.triage import triage
 from qa.cli.options import OneLineErrors, settings_from
+from qa.cli.report import report
 
 
 @click.group(cls=OneLineErrors)
@@ -124,6 +125,7 @@ def serve(index_dir: Path | None, host: str | None, port: int | None,
 
 main.add_command(feedback)
 main.add_command(triage)
+main.add_command(report)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,6 +26,7 @@ def ask(request: AskRequest, engine: EngineDep, state: StateDep) -> JSONResponse
     """Answer one question with quotes, sources and disclaimers."""
     answer = engine.ask(request.question, request.history, request.as_typed)
     state.metrics.observe_answer(answer)
+    state.gaps.count_answer(answer)
     if state.settings.log_questions:
         LOG.info("question", extra={"question": request.question, "kind": answer.kind})
     # Answer.to_json is already plain JSON types: a JSONResponse skips FastAPI's generic
@@ -38,6 +40,8 @@ def feedback(request: FeedbackRequest, engine: EngineDep, state: StateDep) -> di
     stored = state.feedback.record(request.vote, request.passage_ids, request.kind,
                                    question=request.question,
                                    corpus_hash=engine.index.manifest.get("corpus_hash"))
+    if request.vote == "down":
+        state.gaps.count(engine.known_concepts(request.concepts), ["thumbs_down"])
     return {"status": "recorded", "id": stored,
             "question_stored": bool(state.feedback.store_questions and request.question)}
 
@@ -67,16 +71,37 @@ def prometheus_metrics(state: StateDep) -> Response:
     return Response(body, media_type=content_type)
 
 
-@router.post("/admin/reload", include_in_schema=False)
-def admin_reload(request: Request, state: StateDep) -> Response:
-    """Hot-swap to the index build `current` now points at (after `qa build`), with the triage
-    rules read again. Only when QA_ADMIN_TOKEN is set."""
+def _refused(request: Request, state: StateDep) -> Response | None:
+    """The admin routes exist only with QA_ADMIN_TOKEN set, and need it as a bearer token."""
     token = state.settings.admin_token
     if not token:
         return error_response(404, "not_found", "Not Found")
     given = request.headers.get("authorization", "")
     if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return error_response(401, "unauthorized", "a valid admin bearer token is required")
+    return None
+
+
+@router.get("/admin/gaps", include_in_schema=False)
+def admin_gaps(request: Request, state: StateDep, since: date | None = None) -> Response:
+    """What goes unanswered: counts per concepts and outcome (no question text is ever kept);
+    cells under QA_GAP_MIN_COUNT are hidden."""
+    refused = _refused(request, state)
+    if refused:
+        return refused
+    minimum = state.settings.gap_min_count
+    cells = state.gaps.report(since, minimum)
+    return JSONResponse({"since": since.isoformat() if since else None, "min_count": minimum,
+                         "cells": [cell.__dict__ for cell in cells]})
+
+
+@router.post("/admin/reload", include_in_schema=False)
+def admin_reload(request: Request, state: StateDep) -> Response:
+    """Hot-swap to the index build `current` now points at (after `qa build`), with the triage
+    rules read again. Only when QA_ADMIN_TOKEN is set."""
+    refused = _refused(request, state)
+    if refused:
+        return refused
     try:
         result = state.engines.reload()
     except (IndexLoadError, ConfigError) as exc:

@@ -8,6 +8,9 @@ security headers → rate limit → origin policy → body guard → routes.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +23,7 @@ from qa import __version__
 from qa.engine import QAEngine
 from qa.errors import InvalidQuestion, QAError
 from qa.feedback import FeedbackStore
+from qa.gaps import GapCounter
 from qa.server import api, pages
 from qa.server.deps import ServerState
 from qa.server.engine_holder import EngineHolder
@@ -38,7 +42,16 @@ CLIENT_ERRORS: dict[type[QAError], int] = {InvalidQuestion: 422}
 
 def create_app(settings: Settings, engine: QAEngine, metrics: Metrics | None = None) -> FastAPI:
     """The web API, chat page and widget around one loaded engine."""
-    app = FastAPI(title="Stem-cell therapy QA", version=__version__,
+    feedback = FeedbackStore.from_settings(settings)
+    gaps = GapCounter(feedback, settings.gap_flush_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        gaps.flush()  # counts still in memory go to the database before the worker exits
+        feedback.close()
+
+    app = FastAPI(title="Stem-cell therapy QA", version=__version__, lifespan=lifespan,
                   description="Answers by quoting a curated, sourced corpus. Not medical advice.")
     metrics = metrics or Metrics()
     metrics.observe_index(engine.index.manifest)
@@ -47,8 +60,7 @@ def create_app(settings: Settings, engine: QAEngine, metrics: Metrics | None = N
     app.state.qa = ServerState(
         settings=settings,
         engines=EngineHolder(engine, on_swap=lambda new: metrics.observe_index(new.index.manifest)),
-        metrics=metrics, feedback=FeedbackStore.from_settings(settings), origins=origins,
-        templates=templates,
+        metrics=metrics, feedback=feedback, origins=origins, templates=templates, gaps=gaps,
         counters=Counters(settings.rate_limit_storage,
                           on_status=lambda ok: metrics.rate_limit_shared.set(1 if ok else 0)))
     metrics.rate_limit_shared.set(1 if app.state.qa.counters.shared else 0)

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from qa.engine import QAEngine
 from qa.feedback import FeedbackStore
+from qa.gaps import GapCounter
 from qa.server.engine_holder import EngineHolder
 from qa.server.guard import Counters
 from qa.server.observability import Metrics
@@ -29,6 +30,7 @@ class ServerState:
     origins: OriginPolicy
     templates: Jinja2Templates
     counters: Counters
+    gaps: GapCounter
 
 
 def server_state(request: Request) -> ServerState:

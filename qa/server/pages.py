@@ -230,11 +230,14 @@ def _client_config(state: ServerState, mode: str, **extra: Any) -> dict[str, Any
     return config
 
 
-def _ask(engine: QAEngine, question: str, history: list[str], as_typed: bool
-         ) -> tuple[dict[str, Any] | None, str | None, int]:
+def _ask(state: ServerState, engine: QAEngine, question: str, history: list[str],
+         as_typed: bool) -> tuple[dict[str, Any] | None, str | None, int]:
     """(answer JSON, error message, status) for a form submission."""
     try:
-        return engine.ask(question, history[-MAX_HISTORY:], as_typed).to_json(), None, 200
+        answer = engine.ask(question, history[-MAX_HISTORY:], as_typed)
+        state.metrics.observe_answer(answer)
+        state.gaps.count_answer(answer)
+        return answer.to_json(), None, 200
     except InvalidQuestion as exc:
         return None, f"Please check your question: {exc}.", 422
     except QAError:
@@ -252,9 +255,10 @@ class Asked:
     status: int = 200
 
 
-def _asked(engine: QAEngine, question: str, history: list[str], as_typed: str) -> Asked:
+def _asked(state: ServerState, engine: QAEngine, question: str, history: list[str],
+           as_typed: str) -> Asked:
     earlier = tuple(history[-MAX_HISTORY:])
-    answer, error, status = _ask(engine, question, list(earlier), as_typed == "1")
+    answer, error, status = _ask(state, engine, question, list(earlier), as_typed == "1")
     return Asked(question, earlier, answer, error, status)
 
 
@@ -315,7 +319,7 @@ def chat_page_answer(request: Request, state: StateDep, engine: EngineDep,
                      starter: Annotated[str, Form()] = "",
                      history: Annotated[list[str] | None, Form()] = None,
                      as_typed: Annotated[str, Form()] = "") -> Response:
-    asked = _asked(engine, starter or question, history or [], as_typed)
+    asked = _asked(state, engine, starter or question, history or [], as_typed)
     return _render_page(request, state, asked)
 
 
@@ -388,7 +392,7 @@ def embed_answer(request: Request, state: StateDep, engine: EngineDep,
                  starter: Annotated[str, Form()] = "",
                  history: Annotated[list[str] | None, Form()] = None,
                  as_typed: Annotated[str, Form()] = "") -> Response:
-    asked = _asked(engine, starter or question, history or [], as_typed)
+    asked = _asked(state, engine, starter or question, history or [], as_typed)
     return _render_embed(request, state, asked)
 
 
@@ -415,14 +419,17 @@ def feedback_form(state: StateDep, engine: EngineDep, vote: Annotated[str, Form(
                   passage_ids: Annotated[str, Form()] = "",
                   kind: Annotated[str, Form()] = "answer",
                   question: Annotated[str, Form()] = "",
+                  concepts: Annotated[str, Form()] = "",
                   next: Annotated[str, Form()] = "/") -> Response:
     target = safe_next(next)
     try:
         parsed = FeedbackRequest.model_validate({
             "vote": vote, "passage_ids": passage_ids.split(), "kind": kind,
-            "question": question or None})
+            "question": question or None, "concepts": concepts.split("|") if concepts else []})
     except ValueError:
         return RedirectResponse(target, status_code=303)
     state.feedback.record(parsed.vote, parsed.passage_ids, parsed.kind, question=parsed.question,
                           corpus_hash=engine.index.manifest.get("corpus_hash"))
+    if parsed.vote == "down":
+        state.gaps.count(engine.known_concepts(parsed.concepts), ["thumbs_down"])
     return RedirectResponse(target + ("&" if "?" in target else "?") + "thanks=1", status_code=303)

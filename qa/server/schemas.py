@@ -86,6 +86,8 @@ class AnswerOut(BaseModel):
     flags: list[str]
     related: list[str]
     triage: TriageOut
+    concepts: list[str] = Field(description="The conditions, treatments, drugs, trials and "
+                                "products the question named (the concept table's names).")
     understood_as: str | None = Field(description="The question retrieval answered when it "
                                       "differs from the message (a follow-up with its topic, "
                                       "spelling corrected); null when used as typed.")
@@ -107,6 +109,10 @@ class FeedbackRequest(BaseModel):
     kind: AnswerKind = Field(default="answer", description="The answer's kind.")
     question: str | None = Field(default=None, max_length=4000,
                                  description="Kept only when QA_FEEDBACK_STORE_QUESTIONS is on.")
+    concepts: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        default_factory=list, max_length=20,
+        description="The answer's `concepts`: a thumbs down is counted against them in the gap "
+        "report (names the concept table does not know are ignored).")
 
 
 def openapi_schema(app: FastAPI, max_question_chars: int) -> dict[str, Any]:

@@ -245,6 +245,7 @@
       vote: submitter.value,
       passage_ids: (target.elements.passage_ids.value || "").split(" ").filter(Boolean),
       kind: target.elements.kind.value,
+      concepts: (target.elements.concepts?.value || "").split("|").filter(Boolean),
     };
     const question = target.elements.question?.value;
     if (config.sendQuestion && question) payload.question = question;
