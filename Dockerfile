@@ -44,6 +44,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject
 # Set --build-arg WITH_POSTGRES=0 for an image that only ever uses SQLite.
 ARG WITH_POSTGRES=1
 RUN if [ "$WITH_POSTGRES" = "1" ]; then pip install "psycopg[binary]>=3.1"; fi
+# Redis client for QA_RATE_LIMIT_STORAGE=redis://... (shared rate limits across replicas).
+RUN pip install "redis>=5.0"
 
 # ---------------------------------------------------------------------------------------------
 # final: no compilers, no apt lists, non-root.
@@ -80,10 +82,9 @@ ENV PATH=/opt/venv/bin:$PATH \
 
 WORKDIR /app
 
-# qa/web.py finds its templates at Path(__file__).parent.parent / "web", i.e. next to the
-# package source, not inside site-packages. A regular `pip install .` would copy qa/ into
-# site-packages and the server would stop with "web assets not found". So the source lives in
-# /app and is installed *editable*, which keeps qa/ (and qa/data/) at /app/qa.
+# The source lives in /app and is installed editable, which keeps qa/ (and qa/data/) at /app/qa
+# and web/ at /app/web, where qa/server/pages.py finds it in a checkout (a wheel ships web/ as
+# qa/web instead).
 COPY pyproject.toml README.md ./
 COPY qa/ qa/
 RUN pip install --no-deps --no-build-isolation -e . \
