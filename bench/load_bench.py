@@ -5,6 +5,10 @@ limiting via QA_RATE_LIMIT_EXEMPT), then runs N concurrent clients for a fixed t
 questions. Run 2 repeats it while a new index is built and swapped in through the authenticated
 admin endpoint halfway through: every request must still succeed.
 
+Then two workers (`qa serve --workers 2`) with rate limiting on for every request (a limit far
+above the load, so none is refused) counted in memory and then in a real Redis server on a
+loopback port (QA_RATE_LIMIT_STORAGE): what sharing the counters costs.
+
     python bench/load_bench.py [--clients 32] [--seconds 30] [--write]
 """
 
@@ -106,6 +110,43 @@ async def run_load(base: str, questions: list[str], clients: int, seconds: float
             "swap": swap_result}
 
 
+def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir",
+                                str(directory), "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("redis-server did not start")
+
+
+def two_workers(env: dict[str, str], storage: str, questions: list[str], clients: int,
+                seconds: float) -> dict:
+    """`qa serve --workers 2`, every request counted by the rate limiter in `storage`."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in env.items() if k != "QA_RATE_LIMIT_EXEMPT"} | {
+        "QA_RATE_LIMIT": "1000000/minute", "QA_RATE_LIMIT_PER_IP": "1000000/minute",
+        "QA_RATE_LIMIT_STORAGE": storage}
+    server = subprocess.Popen(qa_command("serve", "--port", str(port), "--workers", "2"),
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        asyncio.run(wait_ready(base))
+        asyncio.run(run_load(base, questions, clients, 3))  # warm both workers
+        return asyncio.run(run_load(base, questions, clients, seconds))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -140,9 +181,19 @@ def main() -> None:
             return {"status": response.status_code, "body": response.json()}
 
         swapped = asyncio.run(run_load(base, questions, args.clients, args.seconds * 2, swap))
-    finally:
         server.terminate()
         server.wait(timeout=30)
+        in_memory = two_workers(env, "memory://", questions, args.clients, args.seconds)
+        redis, url = start_redis(work)
+        try:
+            shared = two_workers(env, url, questions, args.clients, args.seconds)
+        finally:
+            redis.terminate()
+            redis.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
 
     lines = [f"`qa serve` (1 worker, production settings), {args.clients} concurrent clients on "
@@ -156,8 +207,20 @@ def main() -> None:
              f"{len(swapped['failures'])} | {swapped['rps']:.1f} | {swapped['p50']:.1f} ms | "
              f"{swapped['p99']:.1f} ms |", "",
              f"Hot-swap: admin reload answered {swapped['swap']['status']} "
-             f"{swapped['swap']['body']}."]
-    for failure in (plain["failures"] + swapped["failures"])[:5]:
+             f"{swapped['swap']['body']}.", "",
+             f"Two workers (`qa serve --workers 2`), {args.clients} clients, every request "
+             f"counted by the rate limiter (limit far above the load), {args.seconds:.0f} s "
+             "after a 3 s warm-up:", "",
+             "| rate-limit counters | requests | failed | requests/s | p50 | p99 |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, run in (("in each worker's memory (`memory://`)", in_memory),
+                      ("shared in Redis (`redis://`, loopback)", shared)):
+        lines.append(f"| {name} | {run['requests']} | {len(run['failures'])} | "
+                     f"{run['rps']:.1f} | {run['p50']:.1f} ms | {run['p99']:.1f} ms |")
+    lines += ["", f"Redis throughput: {100 * shared['rps'] / in_memory['rps']:.1f} % of "
+              "in-memory counting."]
+    failures = plain["failures"] + swapped["failures"] + in_memory["failures"] + shared["failures"]
+    for failure in failures[:5]:
         lines.append(f"- failure: {failure}")
     text = "\n".join(lines)
     print(text)
