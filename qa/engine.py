@@ -218,7 +218,7 @@ class QAEngine:
         # Someone looking for a clinic should read the red flags, costs and regulation passages
         # whatever their wording: for them the only reason to abstain is a library without any.
         relevant = any(set(prefer) & set(h.passage.topics) for h in hits) if clinic_seeking \
-            else self._evidence(hits, query, lexical_ranking) >= self.settings.min_score
+            else self.evidence(hits, query, lexical_ranking) >= self.settings.min_score
         if not relevant:
             message = self.policy.no_answer_message()
             if "emergency" in triage.flags:
@@ -251,7 +251,7 @@ class QAEngine:
             vector = (vector / np.linalg.norm(vector)).astype(np.float32)
         return self.retriever.query(text, vector, named)
 
-    def _evidence(self, hits: list[Hit], query: Query, lexical: list[tuple[int, float]]) -> float:
+    def evidence(self, hits: list[Hit], query: Query, lexical: list[tuple[int, float]]) -> float:
         """What abstention compares with QA_MIN_SCORE: the best cosine similarity of a hit to the
         question — or, for a hit BM25 found through the expansion of a concept the question
         names in words the library never uses, its similarity to that concept, so a strong
