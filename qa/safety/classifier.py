@@ -59,6 +59,14 @@ class TriageClassifier:
         self.intercept = np.asarray(intercept, dtype=np.float32)
         self.classes = classes
         self.meta = meta
+        # One message at a time (the serving path): sklearn's own analyzers make the n-grams,
+        # and the tf-idf weights are applied here to just the n-grams present — the same
+        # numbers as `features`, without building sparse matrices (a test holds them equal).
+        n_words = len(words.vocabulary_)
+        n_chars = len(chars.vocabulary_)
+        self._blocks = ((words.build_analyzer(), words.vocabulary_, words.idf_, 0),
+                        (chars.build_analyzer(), chars.vocabulary_, chars.idf_, n_words))
+        self._embedding_offset = n_words + n_chars
 
     def features(self, texts: list[str], vectors: np.ndarray) -> sparse.csr_matrix:
         return sparse.hstack([self.words.transform(texts), self.chars.transform(texts),
@@ -66,7 +74,25 @@ class TriageClassifier:
                              format="csr")
 
     def scores(self, text: str, vector: np.ndarray) -> Scores:
-        return self.score_many([text], np.asarray(vector).reshape(1, -1))[0]
+        logits = self.intercept + self.embedding_weight * (
+            self.coef[:, self._embedding_offset:] @ np.asarray(vector, dtype=np.float32))
+        for analyze, vocabulary, idf, offset in self._blocks:
+            counts: dict[int, int] = {}
+            for gram in analyze(text):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if not counts:
+                continue
+            columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            weights = (1.0 + np.log(tf)) * idf[columns]  # sublinear tf, idf
+            weights /= np.linalg.norm(weights)
+            logits = logits + self.coef[:, columns + offset] @ weights.astype(np.float32)
+        logits = logits - logits.max()
+        probabilities = np.exp(logits)
+        probabilities /= probabilities.sum()
+        return Scores({c: float(p) for c, p in zip(self.classes, probabilities)})
 
     def score_many(self, texts: list[str], vectors: np.ndarray) -> list[Scores]:
         logits = self.features(texts, vectors) @ self.coef.T + self.intercept

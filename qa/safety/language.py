@@ -63,16 +63,18 @@ class LanguageGuess:
         self.known = known
 
     def identify(self, text: str) -> str:
-        script = _script(text)
+        script = None if text.isascii() else _script(text)
         if script:
             return script
         words = [w for w in WORD.findall(fold(text)) if w.isalpha()]
         if not words:
             return "en"
-        language, confidence = _identifier()(text)
         # Short words ("vs", "pls", "de", "la") say little about the language: count the rest.
         telling = [w for w in words if len(w) > 3] or words
-        if language == "en" or sum(map(self.known, telling)) >= ENGLISH_SHARE * len(telling):
+        if sum(map(self.known, telling)) >= ENGLISH_SHARE * len(telling):
+            return "en"
+        language, confidence = _identifier()(text)
+        if language == "en":
             return "en"
         if confidence < UNSURE and text.isascii():
             return "en"  # "in vitro fertilisation": a guess, and no accent to back it

@@ -55,3 +55,16 @@ def test_training_rebuilds_the_shipped_weights(tmp_path, real_embedder):
     assert again.meta["thresholds"] == shipped.meta["thresholds"]
     assert np.allclose(again.coef, shipped.coef, atol=1e-4)
     assert np.allclose(again.intercept, shipped.intercept, atol=1e-4)
+
+
+def test_the_one_message_path_scores_exactly_as_the_batch_path():
+    model = TriageClassifier.load(MODEL)
+    rng = np.random.default_rng(3)
+    texts = ["my husband has a fever after his transplant", "what is aHSCT?", "zzz", "",
+             "¿Cuánto cuesta el trasplante en México?", "Lemtrada vs HSCT, which is better for me"]
+    vectors = rng.normal(size=(len(texts), model.meta["dimension"])).astype(np.float32)
+    batch = model.score_many(texts, vectors)
+    for text, vector, expected in zip(texts, vectors, batch):
+        single = model.scores(text, vector)
+        for category in CATEGORIES:
+            assert single[category] == pytest.approx(expected[category], abs=1e-5)
