@@ -22,6 +22,7 @@ class GoldQuestion:
     question: str
     expected: tuple[str, ...]
     off_topic: bool = False
+    history: tuple[str, ...] = ()  # earlier messages of a conversation case
 
 
 @dataclass
@@ -63,14 +64,20 @@ def read_jsonl(path: Path, required: Sequence[str] = ()) -> list[dict[str, Any]]
 
 
 def read_gold(path: Path) -> list[GoldQuestion]:
-    """A gold file, or a directory of them (every *.jsonl inside)."""
+    """A gold file, or a directory of them (every *.jsonl inside). A line is a question
+    ({"qid", "question", "expected"}) or a conversation case ({"history": [...], "question",
+    "expected_documents": [...]}, the qid optional)."""
     files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     gold = []
     for file in files:
-        for row in read_jsonl(file, required=("qid", "question")):
-            gold.append(GoldQuestion(str(row["qid"]), str(row["question"]),
-                                     tuple(row.get("expected") or ()),
-                                     bool(row.get("off_topic", False))))
+        for number, row in enumerate(read_jsonl(file, required=("question",)), start=1):
+            history = row.get("history") or []
+            if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+                raise QAError(f"{file}:{number}: history must be a list of messages")
+            expected = row.get("expected", row.get("expected_documents")) or ()
+            gold.append(GoldQuestion(str(row.get("qid") or f"{file.stem}-{number}"),
+                                     str(row["question"]), tuple(expected),
+                                     bool(row.get("off_topic", False)), tuple(history)))
     if not gold:
         raise QAError(f"no gold questions in {path}")
     return gold
@@ -102,7 +109,7 @@ def evaluate_gold(engine: Any, gold: Sequence[GoldQuestion]) -> EvalReport:
     totals = {"h1": 0.0, "h3": 0.0, "mrr": 0.0, "ndcg": 0.0}
     abstained_in, abstained_off = 0, 0
     for item in gold:
-        answer = engine.ask(item.question)
+        answer = engine.ask(item.question, item.history)
         abstained = answer.kind in ("no_answer", "out_of_scope")
         if item.off_topic:
             report.off_topic += 1
@@ -115,7 +122,8 @@ def evaluate_gold(engine: Any, gold: Sequence[GoldQuestion]) -> EvalReport:
         if abstained:
             abstained_in += 1
             report.wrongly_abstained.append(item.qid)
-        ranking = [doc for doc, _ in engine.rank_documents(item.question, k=10)]
+        ranking = [doc for doc, _ in engine.rank_documents(item.question, k=10,
+                                                           history=item.history)]
         totals["h1"] += hit_at(ranking, item.expected, 1)
         totals["h3"] += hit_at(ranking, item.expected, 3)
         totals["mrr"] += reciprocal_rank(ranking, item.expected, 10)

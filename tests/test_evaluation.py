@@ -78,3 +78,29 @@ def test_http_end_to_end_with_the_real_model(real_engine):
     assert data["disclaimers"][0]["code"] == "general"
     quote = data["quotes"][0]
     assert quote["source"]["url"].startswith("https://") and quote["source"]["reviewed"]
+
+
+def test_gold_files_may_hold_conversation_cases(tmp_path):
+    from qa.evaluation import read_gold
+
+    gold = tmp_path / "chats.jsonl"
+    gold.write_text('{"history": ["What is aHSCT for MS?"], "question": "is it safe?", '
+                    '"expected_documents": ["risks-treatment-related-mortality"]}\n'
+                    '{"qid": "q2", "question": "what is apheresis", "expected": ["x"]}\n')
+    first, second = read_gold(gold)
+    assert first.history == ("What is aHSCT for MS?",) and first.qid == "chats-1"
+    assert first.expected == ("risks-treatment-related-mortality",)
+    assert second.history == () and second.qid == "q2"
+
+
+def test_qa_eval_answers_conversation_cases_with_their_history(fake_engine, tmp_path):
+    from qa.evaluation import evaluate_gold, read_gold
+
+    gold = tmp_path / "chats.jsonl"
+    gold.write_text('{"history": ["What is apheresis?"], "question": "is it given by drip?", '
+                    '"expected_documents": ["apheresis-test"]}\n')
+    report = evaluate_gold(fake_engine, read_gold(gold))
+    assert report.hit_at_1 == 1.0
+    alone = gold.with_name("alone.jsonl")
+    alone.write_text('{"question": "is it given by drip?", "expected": ["apheresis-test"]}\n')
+    assert evaluate_gold(fake_engine, read_gold(alone)).hit_at_1 == 0.0  # the history decided
