@@ -53,7 +53,6 @@ from qa.indexing.layout import LoadedIndex, load_index  # noqa: E402
 from qa.indexing.row_facts import RowFacts  # noqa: E402
 from qa.indexing.bm25 import LexicalIndex  # noqa: E402
 from qa.indexing.passages import DECODED_CACHE_SIZE, PassageStore  # noqa: E402
-from qa.safety.triage import Triager  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.stage_clock import STAGES, StageClock  # noqa: E402
 
@@ -61,7 +60,8 @@ MEDQUAD = ROOT.parent / "shared" / "data" / "medquad" / "medquad.jsonl"
 
 
 def engine_for(index: LoadedIndex, settings: Settings, embedder) -> QAEngine:
-    return QAEngine(index, embedder, settings, triage=Triager.from_settings(settings, embedder))
+    """The production engine (triage included) on a given index."""
+    return QAEngine.from_settings(settings, embedder=embedder, index=index)
 
 
 def time_stages(engine: QAEngine, questions: list[str], repeat: int) -> dict:

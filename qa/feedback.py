@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from qa.errors import ConfigError, FeedbackError, QAError
+from qa.errors import ConfigError, FeedbackError
 from qa.settings import Settings
 
 LOG = logging.getLogger("qa.feedback")

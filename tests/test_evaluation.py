@@ -1,7 +1,6 @@
 """Retrieval quality on the gold set, with the real model and the real corpus (every run)."""
 
 import math
-from pathlib import Path
 
 import pytest
 

@@ -7,14 +7,13 @@ import os
 import site
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import FIXTURE_CORPUS, ROOT
-from tests.server.test_serve import free_port
+from tests.servers import free_port, wait_http_ready
 
 pytestmark = pytest.mark.model  # the installed package loads the real model
 
@@ -57,15 +56,7 @@ def test_the_installed_wheel_serves_the_chat_page_and_widget(installed, tmp_path
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-            time.sleep(0.3)
+        wait_http_ready(base, server)
         page = httpx.get(f"{base}/", timeout=10)
         assert page.status_code == 200 and "<form" in page.text
         assert httpx.get(f"{base}/static/chat.css", timeout=10).status_code == 200

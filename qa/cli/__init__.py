@@ -4,9 +4,7 @@ becomes one line on stderr and exit status 1 (qa.cli.options)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Any
 
 import click
 

@@ -4,7 +4,6 @@ the frozen blind split, scored against the issue's targets."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

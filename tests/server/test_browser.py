@@ -319,13 +319,17 @@ def test_page_keyboard_only(page, servers):
     assert passages.split() == [q.passage_id for q in servers.engine.ask(QUESTION).quotes]
 
 
+def ask_without_javascript(page, base: str, question: str) -> None:
+    page.goto(base + "/")
+    page.get_by_label("Your question").fill(question)
+    page.get_by_role("button", name="Send").click()
+
+
 def test_page_without_javascript(browser, servers):
     context, page = _new_page(browser, java_script_enabled=False,
                               viewport={"width": 1280, "height": 800})
     try:
-        page.goto(servers.app + "/")
-        page.get_by_label("Your question").fill(QUESTION)
-        page.get_by_role("button", name="Send").click()
+        ask_without_javascript(page, servers.app, QUESTION)
         answer = page.locator("#transcript .answer")
         expect()(answer).to_have_count(1)
         assert_full_answer(answer)
@@ -602,9 +606,7 @@ def test_no_js_form_keeps_the_conversation_in_hidden_fields(browser, servers):
     context, page = _new_page(browser, java_script_enabled=False,
                               viewport={"width": 1280, "height": 800})
     try:
-        page.goto(servers.app + "/")
-        page.get_by_label("Your question").fill(QUESTION)
-        page.get_by_role("button", name="Send").click()
+        ask_without_javascript(page, servers.app, QUESTION)
         expect()(page.locator("#composer input[name=history]")).to_have_count(1)
         page.get_by_label("Your question").fill(FOLLOW_UP)
         page.get_by_role("button", name="Send").click()

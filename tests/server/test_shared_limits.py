@@ -14,9 +14,8 @@ from fastapi.testclient import TestClient
 
 from qa.server import guard
 from qa.server.app import create_app
-from tests.fakes import HashEmbedder
-from tests.servers import RedisServer, free_port, redis_server
-from tests.conftest import FIXTURE_CORPUS, make_settings
+from tests.servers import RedisServer, free_port, redis_server, wait_http_ready
+from tests.conftest import FIXTURE_CORPUS
 
 QUESTION = {"question": "what is apheresis"}
 
@@ -101,13 +100,7 @@ def test_qa_serve_with_two_workers_shares_one_limit(tmp_path):
                               stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
+        wait_http_ready(base, server)
         statuses = []
         for _ in range(10):  # a new connection each time: the kernel spreads them over workers
             with httpx.Client(timeout=30) as client:
