@@ -137,7 +137,7 @@ def synthetic_index(base: LoadedIndex, size: int, settings: Settings, seed: int 
     print(f"synthetic: BM25 {bm25_s:.0f} s, HNSW {hnsw_s:.0f} s", flush=True)
     manifest = {"model": base.manifest["model"], "dense_index": info, "passages": size}
     index = LoadedIndex(base.path, manifest, passages, vectors, dense, lexical,
-                        RowFacts.of(passages, len(passages)))
+                        RowFacts.of(passages, len(passages)), base.vocabulary)
     index.build_seconds = {"bm25": bm25_s, "hnsw": hnsw_s}  # type: ignore[attr-defined]
     return index
 

@@ -11,6 +11,7 @@ wrote (qa/data/crisis_lexicon.yaml): self-harm, overdose, and a symptom with a t
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,9 +73,7 @@ class Context:
     pipeline — clinical negation, hypothetical cues, long-past cues."""
 
     def __init__(self, cues: Mapping[str, Any]) -> None:
-        import spacy
-        from negspacy.negation import Negex  # noqa: F401  (registers the "negex" factory)
-        from negspacy.termsets import termset
+        spacy, termset = _import_spacy_without_torch()
 
         self.nlp = spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
@@ -106,6 +105,25 @@ class Context:
             if getattr(entity._, reading):
                 return False, {"negex": "negated"}.get(reading, reading)
         return True, ""
+
+
+def _import_spacy_without_torch() -> tuple[Any, Any]:
+    """spaCy's maths library (thinc) imports PyTorch whenever it is installed, which would add
+    a few hundred MiB to every serving worker that runs the model on ONNX Runtime and never
+    needs torch. A blank pipeline uses none of it, so torch is hidden while spaCy is imported
+    (thinc then records that it has no torch); a later `import torch` (the torch backend) works
+    as usual."""
+    hide = "torch" not in sys.modules
+    if hide:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
+    try:
+        import spacy
+        from negspacy.negation import Negex  # noqa: F401  (registers the "negex" factory)
+        from negspacy.termsets import termset
+    finally:
+        if hide:
+            del sys.modules["torch"]
+    return spacy, termset
 
 
 class RedFlags:
