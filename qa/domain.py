@@ -138,7 +138,8 @@ class Disclaimer:
 
 @dataclass(frozen=True)
 class Triage:
-    """Why a question was routed the way it was; `reason` names the rule or example that matched."""
+    """Why a message was routed the way it was; `reason` names the red flag, lexicon entry or
+    classifier scores that decided, so an operator can read one line and see why."""
 
     category: str = "general"
     reason: str = "no safety rule matched"
