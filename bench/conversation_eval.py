@@ -97,9 +97,9 @@ def main() -> None:
         counts[2] += 1
     result["follow-ups hit@3"] = proportion(followed, total)
     result["same questions asked in full hit@3"] = proportion(full, total)
-    for kind, (hit, hit_full, n) in sorted(by_kind.items()):
-        result[f"follow-ups hit@3 [{kind}]"] = proportion(hit, n)
-        result[f"asked in full hit@3 [{kind}]"] = proportion(hit_full, n)
+    for kind, (hits, hits_full, n) in sorted(by_kind.items()):
+        result[f"follow-ups hit@3 [{kind}]"] = proportion(hits, n)
+        result[f"asked in full hit@3 [{kind}]"] = proportion(hits_full, n)
 
     same = n = 0
     for case in cases(folder, f"misspellings-{spelling}.jsonl"):

@@ -23,6 +23,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Any
 from pathlib import Path
 
 import faiss
@@ -65,12 +66,15 @@ STORAGE = {"full": "full vectors", "fp16": "half-precision vectors", "sq8": "8-b
 
 
 def hnsw(vectors: np.ndarray, m: int, ef_construction: int, storage: str
-         ) -> tuple[faiss.Index, float]:
+         ) -> tuple[Any, float]:
+    index: Any
     if storage == "full":
         index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
     else:
         kind = {"fp16": faiss.ScalarQuantizer.QT_fp16, "sq8": faiss.ScalarQuantizer.QT_8bit}[storage]
-        index = faiss.IndexHNSWSQ(vectors.shape[1], kind, m, faiss.METRIC_INNER_PRODUCT)
+        # faiss's type stubs list only one of IndexHNSWSQ's SWIG overloads
+        index = faiss.IndexHNSWSQ(vectors.shape[1], kind, m,  # type: ignore[arg-type]
+                                  faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = ef_construction
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # as the builder does
     started = time.perf_counter()

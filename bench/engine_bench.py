@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Any
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def bench_build(settings: Settings, embedder, repeat: int) -> dict[str, float]:
             "overhead": build_s / raw_s - 1}
 
 
-def bench_incremental(settings: Settings, embedder) -> dict[str, float]:
+def bench_incremental(settings: Settings, embedder) -> dict[str, Any]:
     """Full build of a copy of the corpus, one document edited, rebuilt: seconds and re-embeds."""
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"

@@ -40,7 +40,7 @@ ANSWER_TIMEOUT_MS = 30_000
 def engine_for(index_dir: Path | None) -> tuple[Settings, QAEngine]:
     from qa.encoders import embedder_from_settings
 
-    settings = Settings(**({"index_dir": index_dir} if index_dir else {}))
+    settings = Settings(index_dir=index_dir) if index_dir else Settings()
     embedder = embedder_from_settings(settings)
     if current_build(settings.index_dir) is None:
         from qa.indexing.build import run_build

@@ -120,8 +120,13 @@ def stop(process: subprocess.Popen) -> None:
 def memory_kib(pid: int) -> dict[str, int]:
     """RSS and PSS of one process, from /proc (kernel figures, not estimates)."""
     rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    return {key: int(re.search(rf"^{key}:\s+(\d+) kB", rollup, re.M).group(1))
-            for key in ("Rss", "Pss")}
+    figures = {}
+    for key in ("Rss", "Pss"):
+        match = re.search(rf"^{key}:\s+(\d+) kB", rollup, re.M)
+        if match is None:
+            raise SystemExit(f"/proc/{pid}/smaps_rollup has no {key} line")
+        figures[key] = int(match.group(1))
+    return figures
 
 
 def serving_pids(process: subprocess.Popen, workers: int) -> list[int]:
