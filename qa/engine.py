@@ -185,23 +185,26 @@ class QAEngine:
         clock.lap("rankings")
 
         def reply(kind: AnswerKind, message: str, quotes: Sequence[Quote] = (),
-                  related: Sequence[str] = ()) -> Answer:
+                  related: Sequence[str] = (), read: Understanding = understanding) -> Answer:
             answer = Answer(
                 kind=kind, message=message, quotes=tuple(quotes),
                 disclaimers=tuple(self.policy.disclaimers(kind, triage, quotes)),
                 flags=triage.flags, related=tuple(related), triage=triage,
                 took_ms=(time.perf_counter() - started) * 1000,
-                understood_as=understanding.understood_as,
-                corrections=understanding.corrections,
-                concepts=tuple(sorted({m.concept for m in self.concepts.mentions(text)})))
+                understood_as=read.understood_as,
+                corrections=read.corrections,
+                concepts=tuple(sorted({m.concept for m in self.concepts.mentions(read.text)})))
             clock.lap("compose")
             return answer
 
         language = next((t.split(":", 1)[1] for t in triage.tags if t.startswith("language:")),
                         "")
         if UNSUPPORTED_LANGUAGE in triage.flags:
-            # Another language: a reply in it (the library is English), numbers first.
-            return reply("no_answer", self.policy.other_language_message(language))
+            # Another language: a reply in it (the library is English), numbers first. The
+            # English speller and follow-up rules mean nothing here, so the reply claims no
+            # reading of the message ("Showing results for made, cure" for "madre, cura").
+            return reply("no_answer", self.policy.other_language_message(language),
+                         read=Understanding(typed, understanding.earlier, typed, typed))
         if triage.category == "emergency":
             return reply("emergency", self.policy.emergency_message(triage))
         if triage.category == "out_of_scope":

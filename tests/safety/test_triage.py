@@ -103,6 +103,14 @@ def test_a_red_flag_asked_about_gets_the_card_then_quotes(real_engine):
 
 
 @pytest.mark.model
+def test_a_message_in_another_language_is_not_read_through_the_english_speller(real_engine):
+    answer = real_engine.ask("¿El trasplante de células madre cura la esclerosis múltiple?",
+                             history=["What is aHSCT for multiple sclerosis?"])
+    assert "unsupported_language" in answer.flags
+    assert answer.understood_as is None and answer.corrections == ()
+
+
+@pytest.mark.model
 def test_an_emergency_split_over_two_messages_is_recognised(real_engine):
     answer = real_engine.ask("now he has a fever and shivers",
                              history=["my husband had his transplant last week"])
