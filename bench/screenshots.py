@@ -32,9 +32,13 @@ from tests.browser_support import UvicornThread, launch_chromium  # noqa: E402
 QUESTION = "What is aHSCT for multiple sclerosis?"
 WIDGET_QUESTION = "Are stem cell clinics abroad safe?"
 EMERGENCY = "I had a stem cell infusion yesterday and now I have chest pain and cannot breathe"
-FOLLOW_UP = "is it safe?"  # asked after QUESTION: shows the "Answering: ..." line
-MISSPELT = "can stemcell therapy help lupis"  # shows "Showing results for ..."
-NON_ENGLISH = "¿El trasplante de células madre cura la esclerosis múltiple?"
+# One chat each, named as its screenshot: page-<name>-<size>.png
+CONVERSATIONS = {
+    "emergency": (EMERGENCY,),
+    "follow-up": (QUESTION, "is it safe?"),  # shows the "Answering: ..." line
+    "misspelt": ("can stemcell therapy help lupis",),  # shows "Showing results for ..."
+    "spanish": ("¿El trasplante de células madre cura la esclerosis múltiple?",),
+}
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 375, "height": 740}
 ANSWER_TIMEOUT_MS = 30_000
@@ -91,26 +95,12 @@ def shoot(browser, origin: str, out: Path) -> list[Path]:
             save(page, f"page-{size}{suffix}.png")
             ctx.close()
 
-        ctx = context(viewport)
-        page = ctx.new_page()
-        page.goto(origin + "/")
-        ask(page, EMERGENCY)
-        save(page, f"page-emergency-{size}.png")
-        ctx.close()
-
-        ctx = context(viewport)
-        page = ctx.new_page()
-        page.goto(origin + "/")
-        ask(page, QUESTION)
-        ask(page, FOLLOW_UP)
-        save(page, f"page-follow-up-{size}.png")
-        ctx.close()
-
-        for name, question in (("misspelt", MISSPELT), ("spanish", NON_ENGLISH)):
+        for name, conversation in CONVERSATIONS.items():
             ctx = context(viewport)
             page = ctx.new_page()
             page.goto(origin + "/")
-            ask(page, question)
+            for message in conversation:
+                ask(page, message)
             save(page, f"page-{name}-{size}.png")
             ctx.close()
 

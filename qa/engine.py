@@ -131,8 +131,10 @@ class QAEngine:
         if as_typed:
             return Understanding(typed, earlier, typed, typed)
         resolution = resolve(typed, earlier, self.concepts)
-        text, _ = self.speller.correct(resolution.text)
-        shown, corrections = self.speller.correct(resolution.understood_as or typed)
+        read = resolution.understood_as or typed
+        shown, corrections = self.speller.correct(read)
+        # Usually retrieval reads what the reply shows; correct twice only when it does not.
+        text = shown if resolution.text == read else self.speller.correct(resolution.text)[0]
         return Understanding(typed, earlier, text, shown, tuple(corrections))
 
     def query(self, question: str, history: Sequence[str] = ()) -> Query:

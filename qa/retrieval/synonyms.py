@@ -21,7 +21,6 @@ from qa.text import fold
 
 KINDS = ("condition", "treatment", "procedure", "drug", "trial", "product", "regulator", "topic",
          "spelling")
-TOPIC_KINDS = frozenset(KINDS) - {"spelling"}
 
 
 @dataclass(frozen=True)
