@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = ROOT / "eval" / "conversation"
 LABELS = DATA / "labels"
-# split name -> (folder, writer suffix); "blind" and "blind2" are measured only, "dev" tunes.
-SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"), "dev": ("dev", "H", "H")}
+# split name -> (folder, writer suffixes); the blind splits are measured only, "dev" tunes.
+SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
+          "blind3": ("blind3", "P", "Q"), "dev": ("dev", "H", "H")}
 
 
 def cases(folder: str, name: str) -> list[dict]:
