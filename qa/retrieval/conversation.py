@@ -5,8 +5,9 @@ that names no subject of its own — "is it safe?", "how long does that take", "
 "the cost?" — is read as a follow-up of the latest earlier message that had a topic (the
 treatments, procedures, drugs, trials, products and conditions of the concept table), each
 earlier message itself resolved the same way first. A message that names a treatment or another
-subject of its own starts a new topic and is used as typed; the condition a person named stays
-with the conversation until they name another ("I have MS" … "what about CAR-T?" … "is it safe?").
+subject of its own starts a new topic, searched with the condition a person named, which stays
+with the conversation until they name another ("I have MS" … "what about CAR-T?" → "what about
+CAR-T? (MS)" … "is it safe?").
 
 Two texts come out of a follow-up:
 * `understood_as`, shown to the person ("Answering: …"): "it", "its" or a noun phrase such as "the
@@ -88,7 +89,12 @@ def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
     short = len(folded.split()) <= FRAGMENT_WORDS or bool(leading)
     replaceable = _REPLACEABLE.search(folded)
     if names_subject and not (short and leading):
-        return as_typed  # a new subject: a new topic
+        # A new subject: a new topic, searched with the condition the person named before
+        # ("my brother has myasthenia" … "would a stem cell transplant stop these crises?").
+        if not kept:
+            return as_typed
+        understood = f"{message.strip()} ({_phrase(kept)})"
+        return Resolution(understood, understood, as_typed.topic)
     if replaceable is None and _LEANING.search(folded) is None and not short:
         return as_typed  # a full question about something the concept table does not know
     inherited = tuple(m for m in topic if m.kind not in own_kinds)

@@ -36,9 +36,24 @@ def test_a_follow_up_inherits_the_topic(history, message, understood):
     assert resolve(message, history, TABLE).understood_as == understood
 
 
+@pytest.mark.parametrize("history, message, understood", [
+    (["What is aHSCT for MS?"], "what is CAR-T?", "what is CAR-T? (MS)"),
+    (["my brother has myasthenia and was in ICU"],
+     "would a stem cell transplant stop these crises",
+     "would a stem cell transplant stop these crises (myasthenia)"),
+])
+def test_a_new_subject_keeps_the_condition_named_before(history, message, understood):
+    resolution = resolve(message, history, TABLE)
+    assert resolution.understood_as == resolution.text == understood
+
+
+def test_a_new_subject_with_its_own_condition_drops_the_old_one():
+    resolution = resolve("what is CAR-T for lupus?", ["What is aHSCT for MS?"], TABLE)
+    assert resolution.understood_as is None and resolution.text == "what is CAR-T for lupus?"
+
+
 @pytest.mark.parametrize("history, message", [
-    (["What is aHSCT for MS?"], "what is CAR-T?"),                       # a new subject
-    (["What is aHSCT for MS?"], "how much does Lemtrada cost compared with other drugs?"),
+    (["What is aHSCT?"], "how much does Lemtrada cost compared with other drugs?"),  # new subject
     (["What is aHSCT for MS?"], "what questions should I ask a clinic before paying a deposit"),
     ([], "is it safe?"),                                                 # nothing to inherit
     (["hello", "thanks"], "is it safe?"),                                # no earlier topic
