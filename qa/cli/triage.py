@@ -23,11 +23,13 @@ def train(out: Path | None) -> None:
     cross-validated figures."""
     from qa.encoders import embedder_from_settings
     from qa.evaluation import format_triage_report
+    from qa.safety.red_flags import RedFlags
     from qa.safety.training import train as fit
 
     settings = settings_from()
     target = out or settings.triage_model_file
-    result = fit(settings.triage_training_data, embedder_from_settings(settings), target)
+    result = fit(settings.triage_training_data, embedder_from_settings(settings), target,
+                 RedFlags.from_files(settings.red_flags_file, settings.crisis_lexicon_file))
     cases = [{"category": e.category, "subtype": e.subtype, "language": e.language,
               "kind": "answer", "flags": [], "predicted": max(s, key=lambda c: s[c])}
              for e, s in zip(result["examples"], result["cross_validated"])]

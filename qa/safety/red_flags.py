@@ -11,6 +11,7 @@ wrote (qa/data/crisis_lexicon.yaml): self-harm, overdose, and a symptom with a t
 from __future__ import annotations
 
 import re
+import unicodedata
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,12 +57,26 @@ def _pattern(phrases: Sequence[str], whole_words: bool = True) -> re.Pattern[str
 
 _ARABIC = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ي"})
 _ARABIC_MARKS = re.compile("[\u064b-\u0652\u0670]")
+_LATIN_LETTERS = str.maketrans({"đ": "d", "ł": "l", "ø": "o", "ß": "ss", "ı": "i"})
 
 
 def _normal(text: str) -> str:
-    """Folded, with Arabic letter variants and vowel marks evened out (as the lexicon's writer
-    advised), so one entry matches the ways people type it."""
-    return _ARABIC_MARKS.sub("", fold(text).translate(_ARABIC))
+    """Folded, with Arabic letter variants and vowel marks evened out and accents taken off Latin
+    letters (as the lexicons' writers advised: people often type "fievre", "nao", "muon chet"),
+    so one entry matches the ways people type it."""
+    return _ARABIC_MARKS.sub("", _without_latin_accents(fold(text)).translate(_ARABIC))
+
+
+def _without_latin_accents(text: str) -> str:
+    """Accents off Latin letters only: other scripts' marks (Devanagari, kana) carry meaning."""
+    if text.isascii():
+        return text
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFD", text.translate(_LATIN_LETTERS)):
+        if unicodedata.combining(char) and kept and kept[-1] < "\u0250":
+            continue
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def _first(pattern: re.Pattern[str] | None, text: str) -> re.Match[str] | None:

@@ -6,8 +6,11 @@ qa/data/triage_examples.yaml. The same data and code give the same weights: the 
 multinomial logistic regression (lbfgs, no randomness) over fixed features.
 
 Thresholds are chosen by five-fold cross-validation on the training data only (a fixed split):
-the emergency threshold for a hard `emergency` reply and the lower one for the emergency flag,
-and the out-of-scope threshold (docs/safety.md states the rule and the figures).
+the emergency threshold for a hard `emergency` reply and the lower one for the emergency flag
+(English, and separately other languages, whose only reply is the English-only notice, so a
+false alarm costs little there), the out-of-scope threshold, and how sure the classifier must
+be that a message is ordinary before a red-flag statement keeps its quotes under the card
+(docs/safety.md states the rules and the figures).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sklearn.model_selection import StratifiedKFold
 from qa.encoders import Embedder
 from qa.errors import ConfigError
 from qa.safety.classifier import CATEGORIES, CHAR_PARAMS, WORD_PARAMS, TriageClassifier
+from qa.safety.red_flags import HARD, RedFlags
 
 SEED = 13
 C = 4.0
@@ -95,26 +99,49 @@ def cross_validated_scores(texts: list[str], vectors: np.ndarray, labels: list[s
     return out
 
 
-GRID = [round(0.05 * i, 2) for i in range(1, 19)]
-TARGET_EMERGENCY_RECALL = 0.98  # the flag threshold: catch at least this share (training CV)
+GRID = [round(0.05 * i, 2) for i in range(1, 20)]
+# The flag threshold catches at least this share of emergencies in training CV — above the 98 %
+# blind target because blind recall has run below the cross-validated one (docs/safety.md).
+TARGET_EMERGENCY_RECALL = 0.99
 TARGET_HARD_ON_GENERAL = 0.01  # the hard threshold: at most this share of ordinary questions
 TARGET_OUT_OF_SCOPE_PRECISION = 0.98
+# A red-flag statement keeps its quotes (card first) when the classifier is at least this sure
+# the message is ordinary — chosen so that at most this share of real emergencies with such a
+# red flag would lose the card-alone reply (they keep the card either way).
+TARGET_DOUBTED_EMERGENCIES = 0.005
+NEVER = 1.01  # a threshold no probability reaches
 
 
-def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]]
-                      ) -> dict[str, float]:
+def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]],
+                      languages: Sequence[str] | None = None,
+                      hard_red_flag: Sequence[bool] | None = None) -> dict[str, float]:
     """The decision thresholds, from cross-validated scores of the training split (recall first:
-    the flag threshold is the highest that still catches the target share of emergencies)."""
-    emergencies = [s["emergency"] for label, s in zip(labels, scores) if label == "emergency"]
-    ordinary = [s["emergency"] for label, s in zip(labels, scores) if label == "general"]
+    a flag threshold is the highest that still catches the target share of emergencies).
+    `languages` (the writers' labels) and `hard_red_flag` (whether the red-flag layer reads a
+    statement of an emergency in the message) are per example; without them the English
+    thresholds serve every language and red flags are never doubted."""
+    languages = languages or ["en"] * len(labels)
+    hard_red_flag = hard_red_flag or [False] * len(labels)
+    english = [(label, s) for label, s, lang in zip(labels, scores, languages) if lang == "en"]
+    emergencies = [s["emergency"] for label, s in english if label == "emergency"]
+    ordinary = [s["emergency"] for label, s in english if label == "general"]
+    foreign = [s["emergency"] for label, s, lang in zip(labels, scores, languages)
+               if lang != "en" and label == "emergency"]
 
     def share(values: list[float], t: float) -> float:
         return sum(v >= t for v in values) / max(len(values), 1)
 
-    flag = max((t for t in GRID if share(emergencies, t) >= TARGET_EMERGENCY_RECALL),
-               default=GRID[0])
+    def flag_threshold(values: list[float]) -> float:
+        return max((t for t in GRID if share(values, t) >= TARGET_EMERGENCY_RECALL),
+                   default=GRID[0])
+
+    flag = flag_threshold(emergencies)
     hard = min((t for t in GRID if share(ordinary, t) <= TARGET_HARD_ON_GENERAL and t >= flag),
                default=GRID[-1])
+    flagged_emergencies = [s["general"] for label, s, red in zip(labels, scores, hard_red_flag)
+                           if red and label == "emergency"]
+    doubt = min((t for t in GRID if t >= 0.5 and share(flagged_emergencies, t)
+                 <= TARGET_DOUBTED_EMERGENCIES), default=NEVER) if any(hard_red_flag) else NEVER
     outside = [(label, s["out_of_scope"]) for label, s in zip(labels, scores)]
 
     def precision(t: float) -> float:
@@ -123,23 +150,36 @@ def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]]
 
     out_of_scope = min((t for t in GRID if precision(t) >= TARGET_OUT_OF_SCOPE_PRECISION),
                        default=GRID[-1])
-    return {"emergency": hard, "emergency_flag": flag, "out_of_scope": max(out_of_scope, 0.5),
-            "advice_flag": 0.4}
+    return {"emergency": hard, "emergency_flag": flag,
+            "emergency_flag_other_language": flag_threshold(foreign) if foreign else flag,
+            "red_flag_doubt": doubt, "out_of_scope": max(out_of_scope, 0.5), "advice_flag": 0.4}
 
 
-def train(paths: Sequence[Path], embedder: Embedder, target: Path) -> dict[str, Any]:
+def train(paths: Sequence[Path], embedder: Embedder, target: Path,
+          red_flags: RedFlags | None = None) -> dict[str, Any]:
     """Fit on every example, write the artifact, and return what was trained on and how it did
-    in cross-validation (for the command's printout and docs/safety.md)."""
+    in cross-validation (for the command's printout and docs/safety.md). `red_flags` reads the
+    English examples for the doubt threshold (without it, red flags are never doubted)."""
+
+    def hard_red_flag(text: str) -> bool:
+        assert red_flags is not None
+        found = red_flags.read(text)
+        return found is not None and found.strength == HARD
+
     examples = read_examples(paths)
     texts = [e.text for e in examples]
     labels = [e.category for e in examples]
+    languages = [e.language for e in examples]
+    red = [e.language == "en" and hard_red_flag(e.text) for e in examples] if red_flags \
+        else None
     vectors = embedder.encode(texts, batch_size=64)
     scores = cross_validated_scores(texts, vectors, labels)
     model = _fit(texts, vectors, labels)
     digest = hashlib.sha256("\n".join(f"{e.category}\t{e.text}" for e in examples).encode())
     model.meta.update({"examples": len(examples), "data_sha256": digest.hexdigest(),
                        "model": embedder.name, "seed": SEED, "C": C,
-                       "thresholds": choose_thresholds(labels, scores)})
+                       "languages": sorted(set(languages)),
+                       "thresholds": choose_thresholds(labels, scores, languages, red)})
     target.parent.mkdir(parents=True, exist_ok=True)
     model.save(target)
     return {"examples": examples, "cross_validated": scores, "meta": model.meta}

@@ -4,8 +4,9 @@ Three layers, simplest first (docs/safety.md is the model card):
 
 1. Language (qa.safety.language). The library is English. A message in another language gets a
    reply in that language saying so, with the emergency numbers; if it may describe an emergency
-   (the crisis lexicon written by native speakers, or the classifier for Spanish) it carries the
-   `emergency` flag and the numbers lead.
+   (the crisis lexicon written by native speakers, or the classifier, whose character n-grams
+   were trained on messages in the training languages, at its lower other-language threshold)
+   it carries the `emergency` flag and the numbers lead.
 2. The clinical red-flag layer (qa.safety.red_flags), a recall floor written as concepts:
    self-harm, overdose, a warning symptom in an urgent context, about someone now.
 3. The learned classifier (qa.safety.classifier) over the question's embedding and its n-grams:
@@ -14,7 +15,10 @@ Three layers, simplest first (docs/safety.md is the model card):
 Emergency in two strengths: `emergency` (the reply is the emergency card alone) when a red flag
 fires on a statement, or, with no red flag, when the classifier is confident; the `emergency` flag
 on an ordinary answer (the card first, then the quotes) when a red flag is asked about ("is that
-normal?") or the classifier is unsure. The thresholds are the trained model's, chosen on the training split.
+normal?"), when the classifier is unsure, or when a red-flag statement reads to the classifier as
+plainly ordinary ("can interferon cause suicidal thoughts?"): the card is never dropped by the
+classifier, only the quotes kept. The thresholds are the trained model's, chosen on the training
+split.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ from qa.settings import Settings
 
 UNSUPPORTED = "unsupported_language"
 ADVICE_FLAGS = ("unproven_clinic", "personal_advice")
-LEARNED_LANGUAGES = frozenset({"en", "es"})  # the classifier was trained on these
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Thresholds:
 
     emergency: float = 0.5  # hard emergency
     emergency_flag: float = 0.3  # the emergency card above an ordinary answer
+    emergency_flag_other_language: float = 0.3  # the numbers first in the English-only notice
+    red_flag_doubt: float = 1.01  # P(general) at which a red-flag statement keeps its quotes
     out_of_scope: float = 0.6  # below this, retrieval's own abstention decides
     advice_flag: float = 0.4  # personal advice or clinic seeking flagged beside another category
 
@@ -78,32 +83,30 @@ class Triager:
     def decide(self, question: str, vector: np.ndarray, earlier: Sequence[str] = ()) -> Triage:
         language = self.language.identify(question)
         flag = self.red_flags.read(question, earlier, language)
-        scores = self.classifier.scores(question, vector) if language in LEARNED_LANGUAGES \
-            else None
+        scores = self.classifier.scores(question, vector)
         if language != "en":
             return self._other_language(language, flag, scores)
         return self._english(flag, scores)
 
-    def _other_language(self, language: str, flag: RedFlag | None,
-                        scores: Scores | None) -> Triage:
+    def _other_language(self, language: str, flag: RedFlag | None, scores: Scores) -> Triage:
         tags = (f"language:{language}",)
         if flag is not None:
             return Triage("emergency", f"{language}: {flag.describe()}", ("emergency", UNSUPPORTED),
                           tags + flag.tags)
-        if scores is not None and scores["emergency"] >= self.thresholds.emergency_flag:
+        if scores["emergency"] >= self.thresholds.emergency_flag_other_language:
             return Triage("emergency", f"{language}: classifier ({scores.describe()})",
                           ("emergency", UNSUPPORTED), tags + ("medical",))
         return Triage(UNSUPPORTED, f"{language}: the library is in English", (UNSUPPORTED,), tags)
 
-    def _english(self, flag: RedFlag | None, scores: Scores | None) -> Triage:
-        assert scores is not None
+    def _english(self, flag: RedFlag | None, scores: Scores) -> Triage:
         t = self.thresholds
         learned = f"classifier ({scores.describe()})"
         emergency = scores["emergency"]
         # A red flag decides the strength itself (a question about a symptom now keeps its
         # quotes); without one, the classifier's confidence does.
         hard = flag.strength == HARD if flag is not None else emergency >= t.emergency
-        if hard:
+        doubted = hard and flag is not None and scores["general"] >= t.red_flag_doubt
+        if hard and not doubted:
             reason = flag.describe() if flag is not None else learned
             return Triage("emergency", f"emergency: {reason}", ("emergency",),
                           flag.tags if flag is not None else ("medical",))
@@ -116,7 +119,10 @@ class Triager:
         tags: tuple[str, ...] = ()
         if flag is not None or emergency >= t.emergency_flag:
             flags.insert(0, "emergency")
-            reasons.insert(0, f"emergency flag: {flag.describe() if flag else learned}")
+            why = flag.describe() if flag else learned
+            if doubted:
+                why += f"; kept the quotes: the classifier reads it as ordinary ({learned})"
+            reasons.insert(0, f"emergency flag: {why}")
             tags = flag.tags if flag is not None else ("medical",)
         if category == "out_of_scope" and not flags:
             return Triage("out_of_scope", reasons[0])

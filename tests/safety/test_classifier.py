@@ -45,11 +45,13 @@ def test_a_bad_model_file_stops_start_up_with_one_line(tmp_path, fake_engine, fa
 
 @pytest.mark.model
 def test_training_rebuilds_the_shipped_weights(tmp_path, real_embedder):
+    from qa.safety.red_flags import RedFlags
     from qa.safety.training import train
 
     settings = Settings()
     rebuilt = tmp_path / "model.npz"
-    train(settings.triage_training_data, real_embedder, rebuilt)
+    train(settings.triage_training_data, real_embedder, rebuilt,
+          RedFlags.from_files(settings.red_flags_file, settings.crisis_lexicon_file))
     shipped, again = TriageClassifier.load(MODEL), TriageClassifier.load(rebuilt)
     assert again.meta["data_sha256"] == shipped.meta["data_sha256"]
     assert again.meta["thresholds"] == shipped.meta["thresholds"]
