@@ -84,8 +84,9 @@ def _first(pattern: re.Pattern[str] | None, text: str) -> re.Match[str] | None:
 
 
 class Context:
-    """Reads whether a mention is current: NegEx (negspacy) three times over one blank English
-    pipeline — clinical negation, hypothetical cues, long-past cues."""
+    """Reads whether a mention is current: NegEx (negspacy) four times over one blank English
+    pipeline — clinical negation, hypothetical cues, long-past cues, and cues that the mention is
+    a subject asked about in general (research, rates, a leaflet, an essay)."""
 
     def __init__(self, cues: Mapping[str, Any]) -> None:
         spacy, termset = _import_spacy_without_torch()
@@ -96,7 +97,7 @@ class Context:
         negation["preceding_negations"] = sorted(set(negation["preceding_negations"]) | set(
             cues.get("negation_extra", {}).get("preceding", [])))
         readings = {"negex": negation}
-        for reading in ("hypothetical", "historical"):
+        for reading in ("hypothetical", "historical", "informational"):
             found = cues.get(reading, {})
             readings[reading] = {"pseudo_negations": [], "termination": negation["termination"],
                                  "preceding_negations": list(found.get("preceding", [])),

@@ -56,6 +56,11 @@ def test_asking_how_to_die_is_a_self_harm_flag_even_without_a_person():
     "what are the signs of infection after a stem cell transplant",
     "can chemo cause chest pain?",
     "how many people take methotrexate for RA",
+    # a subject asked about in general: research, side effects, coursework
+    "is there any link between methotrexate and suicidal thoughts?",
+    "my daughter had a seizure when she was 7, will she get epilepsy?",
+    "is self harm more common in teens with lupus?",
+    "why is a stiff neck considered dangerous after a transplant?",
 ])
 def test_informational_negated_hypothetical_and_past_mentions_are_not_red_flags(message):
     assert FLAGS.read(message) is None
@@ -67,6 +72,9 @@ def test_informational_negated_hypothetical_and_past_mentions_are_not_red_flags(
     ("je veux mourir", "fr"),
     ("我不想活了", "zh"),
     ("chce się zabić", "pl"),
+    ("j'ai de la fievre depuis la greffe", "fr"),          # typed without accents
+    ("ho scritto le lettere di addio, stanotte la faccio finita", "it"),
+    ("ich will nicht mehr leben", "de"),
 ])
 def test_other_languages_use_their_crisis_lexicon(message, language):
     assert FLAGS.read(message, language=language) is not None

@@ -47,6 +47,29 @@ def test_a_red_flag_statement_is_a_hard_emergency_whatever_the_classifier_says()
     assert "transplant" in verdict.tags  # the message names the transplant team's line
 
 
+def test_a_doubted_red_flag_keeps_the_card_and_adds_the_quotes():
+    statement = "I have a fever and chills since my infusion"
+
+    def decide(general: float):
+        t = Triager(FixedScores(general=general), FLAGS, ENGLISH,  # type: ignore[arg-type]
+                    Thresholds(red_flag_doubt=0.9))
+        return t.decide(statement, VECTOR)
+
+    doubted = decide(0.95)
+    assert doubted.category == "general" and doubted.flags[0] == "emergency"
+    assert "kept the quotes" in doubted.reason
+    assert decide(0.85).category == "emergency"  # below the doubt threshold: the card alone
+
+
+def test_another_language_uses_its_own_classifier_threshold():
+    spanish = LanguageGuess(lambda word: False)
+    low = Thresholds(emergency_flag_other_language=0.15)
+    t = Triager(FixedScores(emergency=0.2, general=0.8), FLAGS, spanish, low)  # type: ignore[arg-type]
+    verdict = t.decide("mi madre está muy rara desde ayer", VECTOR)
+    assert set(verdict.flags) == {"emergency", "unsupported_language"}
+    assert "classifier" in verdict.reason
+
+
 def test_a_red_flag_asked_about_flags_an_ordinary_answer():
     verdict = triager(general=0.9).decide(
         "bleeding gums and new bruises ten days after transplant, is that normal?", VECTOR)
@@ -141,11 +164,13 @@ def test_informational_questions_get_ordinary_answers(real_engine, question):
 
 BLIND_SPLITS = {"blind": ROOT / "eval" / "triage" / "blind",
                 "blind2": ROOT / "eval" / "triage" / "blind2",
-                "blind3": ROOT / "eval" / "triage" / "blind3"}
+                "blind3": ROOT / "eval" / "triage" / "blind3",
+                "blind4": ROOT / "eval" / "triage" / "blind4"}
 # The targets where a blind figure meets them; where it does not yet, the figure
 # measured on the frozen split (docs/safety.md), so the suite catches any step backwards.
 # Each split was frozen before the changes it measured: blind before round two's first design,
-# blind2 before the second round, blind3 before the third; nothing was tuned on any of them.
+# blind2 before the second round, blind3 before the third, blind4 before the fourth; nothing was
+# tuned on any of them.
 FLOORS = {
     "blind": {
         "emergency.recall": 0.98, "emergency.recall.non_english": 0.95,
@@ -175,7 +200,17 @@ FLOORS = {
         "emergency.recall": 0.97,
         "emergency.recall.self_harm": 0.96,
         "unproven_clinic.precision": 0.88,
-        "out_of_scope.recall": 0.89, "out_of_scope.precision": 0.95,
+        "out_of_scope.recall": 0.91, "out_of_scope.precision": 0.95,
+    },
+    "blind4": {
+        "emergency.recall": 0.98, "emergency.recall.self_harm": 1.0,
+        "emergency.recall.non_english": 0.95,
+        "personal_advice.recall": 0.95, "personal_advice.precision": 0.90,
+        "unproven_clinic.recall": 0.95,
+        # not yet at the target
+        "unproven_clinic.precision": 0.89,
+        "out_of_scope.recall": 0.93, "out_of_scope.precision": 0.97,
+        "language.non_english_detected": 0.95,
     },
 }
 CEILINGS = {
@@ -183,10 +218,12 @@ CEILINGS = {
               "general.hard_emergency_kind": 0.02},
     # blind2's and blind3's general messages are mostly hard negatives (fevers, rashes, grief,
     # suicide as a subject), so their flag rates are higher than the first split's
-    "blind2": {"general.emergency_flag": 0.13, "language.english_mislabelled": 0.01,
+    "blind2": {"general.emergency_flag": 0.05, "language.english_mislabelled": 0.01,
                "general.hard_emergency_kind": 0.02},
     "blind3": {"general.emergency_flag": 0.11, "language.english_mislabelled": 0.01,
-               "general.hard_emergency_kind": 0.065},
+               "general.hard_emergency_kind": 0.045},
+    "blind4": {"general.emergency_flag": 0.105, "language.english_mislabelled": 0.01,
+               "general.hard_emergency_kind": 0.02},
 }
 
 
