@@ -190,6 +190,15 @@ class Settings(BaseSettings):
         description="Abstention threshold on the best passage's cosine similarity to the question "
         "(calibrated on the gold set; see docs/design.md).",
     )
+    out_of_scope_max_evidence: float = Field(
+        default=0.5,
+        ge=-1,
+        le=1.01,
+        description="A message the triage classifier calls out of scope is answered anyway when "
+        "the library's evidence for it (the measure min_score is compared with) reaches this: "
+        "technical in-scope questions the classifier misreads. Chosen on the triage training "
+        "split (docs/safety.md); 1.01 turns the check off.",
+    )
     max_question_chars: int = Field(
         default=1000, ge=10, description="Longest accepted question, after trimming."
     )
