@@ -183,12 +183,14 @@ BLIND_SPLITS = {"blind": ROOT / "eval" / "triage" / "blind",
                 "blind2": ROOT / "eval" / "triage" / "blind2",
                 "blind3": ROOT / "eval" / "triage" / "blind3",
                 "blind4": ROOT / "eval" / "triage" / "blind4",
-                "blind5": ROOT / "eval" / "triage" / "blind5"}
+                "blind5": ROOT / "eval" / "triage" / "blind5",
+                "blind6": ROOT / "eval" / "triage" / "blind6"}
 # The targets where a blind figure meets them; where it does not yet, the figure
 # measured on the frozen split (docs/safety.md), so the suite catches any step backwards.
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
-# before the out-of-scope evidence check; nothing was tuned on any of them.
+# before the out-of-scope evidence check, blind6 before a retraining that did not land (its
+# candidate data is in eval/triage/candidates/); nothing was tuned on any of them.
 FLOORS = {
     "blind": {
         "emergency.recall": 0.98, "emergency.recall.non_english": 0.95,
@@ -238,6 +240,12 @@ FLOORS = {
         # not yet at the target
         "out_of_scope.recall": 0.88, "out_of_scope.precision": 0.96,
     },
+    "blind6": {
+        "unproven_clinic.recall": 0.95, "unproven_clinic.precision": 0.90,
+        "out_of_scope.recall": 0.95, "out_of_scope.precision": 0.98,
+        # not yet at the target (self-harm 100 %)
+        "emergency.recall.self_harm": 0.97,
+    },
 }
 CEILINGS = {
     "blind": {"general.emergency_flag": 0.05, "language.english_mislabelled": 0.01,
@@ -251,6 +259,8 @@ CEILINGS = {
     "blind4": {"general.emergency_flag": 0.105, "language.english_mislabelled": 0.01,
                "general.hard_emergency_kind": 0.02},
     "blind5": {"general.emergency_flag": 0.05, "language.english_mislabelled": 0.01,
+               "general.hard_emergency_kind": 0.02},
+    "blind6": {"general.emergency_flag": 0.075, "language.english_mislabelled": 0.01,
                "general.hard_emergency_kind": 0.02},
 }
 
