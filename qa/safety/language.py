@@ -51,6 +51,10 @@ def _script(text: str) -> str | None:
                 break
     if not letters or not counts:
         return None
+    # Japanese writes most content words in the Chinese characters and the grammar in kana,
+    # which Chinese never uses: any kana among CJK text makes it Japanese.
+    if "ja" in counts and "zh" in counts:
+        counts["ja"] += counts.pop("zh")
     language, count = max(counts.items(), key=lambda item: item[1])
     return language if count * 2 >= letters else None
 

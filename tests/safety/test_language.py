@@ -29,6 +29,8 @@ def test_english_with_drug_names_and_latin_stays_english(message):
     ("줄기세포 이식 후에 열이 나요", "ko"),
     ("بعد زراعة الخلايا الجذعية عندي حمى", "ar"),
     ("у мужа температура после трансплантации", "ru"),
+    ("幹細胞移植は多発性硬化症に効きますか", "ja"),  # mostly kanji, but kana: Japanese
+    ("मुझे अब जीना नहीं है", "hi"),
 ])
 def test_other_languages_and_scripts_are_named(message, language):
     assert GUESS.identify(message) == language
