@@ -68,6 +68,10 @@ class LanguageGuess:
 
     def identify(self, text: str) -> str:
         script = None if text.isascii() else _script(text)
+        if script == "ru":
+            # Cyrillic is Russian or Ukrainian for the people this service expects; answering a
+            # Ukrainian speaker in Russian would be worse than in English.
+            return "uk" if _identifier()(text)[0] == "uk" else "ru"
         if script:
             return script
         words = [w for w in WORD.findall(fold(text)) if w.isalpha()]

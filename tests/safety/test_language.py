@@ -31,6 +31,8 @@ def test_english_with_drug_names_and_latin_stays_english(message):
     ("у мужа температура после трансплантации", "ru"),
     ("幹細胞移植は多発性硬化症に効きますか", "ja"),  # mostly kanji, but kana: Japanese
     ("मुझे अब जीना नहीं है", "hi"),
+    ("у мого чоловіка температура після трансплантації, що робити?", "uk"),
+    ("hoe lang duurt het herstel na een stamceltransplantatie?", "nl"),
 ])
 def test_other_languages_and_scripts_are_named(message, language):
     assert GUESS.identify(message) == language
