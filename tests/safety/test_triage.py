@@ -255,24 +255,17 @@ FLOORS = {
         "unproven_clinic.precision": 0.83, "out_of_scope.recall": 0.88,
     },
 }
-CEILINGS = {
-    "blind": {"general.emergency_flag": 0.05, "language.english_mislabelled": 0.01,
-              "general.hard_emergency_kind": 0.02},
-    # blind2's and blind3's general messages are mostly hard negatives (fevers, rashes, grief,
-    # suicide as a subject), so their flag rates are higher than the first split's
-    "blind2": {"general.emergency_flag": 0.05, "language.english_mislabelled": 0.01,
-               "general.hard_emergency_kind": 0.02},
-    "blind3": {"general.emergency_flag": 0.11, "language.english_mislabelled": 0.01,
-               "general.hard_emergency_kind": 0.045},
-    "blind4": {"general.emergency_flag": 0.105, "language.english_mislabelled": 0.01,
-               "general.hard_emergency_kind": 0.02},
-    "blind5": {"general.emergency_flag": 0.05, "language.english_mislabelled": 0.01,
-               "general.hard_emergency_kind": 0.02},
-    "blind6": {"general.emergency_flag": 0.075, "language.english_mislabelled": 0.01,
-               "general.hard_emergency_kind": 0.02},
-    "blind7": {"general.emergency_flag": 0.05, "language.english_mislabelled": 0.01,
-               "general.hard_emergency_kind": 0.02},
+# The issue's ceilings, and where a split is not yet under one, the figure measured on it.
+TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
+                   "language.english_mislabelled": 0.01}
+# blind3's, blind4's and blind6's informational messages are mostly hard negatives (fevers,
+# rashes, grief, suicide as a subject), written to frighten, so their flag rates are higher.
+NOT_YET_UNDER = {
+    "blind3": {"general.emergency_flag": 0.11, "general.hard_emergency_kind": 0.045},
+    "blind4": {"general.emergency_flag": 0.105},
+    "blind6": {"general.emergency_flag": 0.075},
 }
+CEILINGS = {split: TARGET_CEILINGS | NOT_YET_UNDER.get(split, {}) for split in BLIND_SPLITS}
 
 
 @pytest.fixture(scope="module")
