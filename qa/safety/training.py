@@ -160,18 +160,14 @@ def train(paths: Sequence[Path], embedder: Embedder, target: Path,
     """Fit on every example, write the artifact, and return what was trained on and how it did
     in cross-validation (for the command's printout and docs/safety.md). `red_flags` reads the
     English examples for the doubt threshold (without it, red flags are never doubted)."""
-
-    def hard_red_flag(text: str) -> bool:
-        assert red_flags is not None
-        found = red_flags.read(text)
-        return found is not None and found.strength == HARD
-
     examples = read_examples(paths)
     texts = [e.text for e in examples]
     labels = [e.category for e in examples]
     languages = [e.language for e in examples]
-    red = [e.language == "en" and hard_red_flag(e.text) for e in examples] if red_flags \
-        else None
+    red = None
+    if red_flags is not None:
+        readings = [red_flags.read(e.text) if e.language == "en" else None for e in examples]
+        red = [found is not None and found.strength == HARD for found in readings]
     vectors = embedder.encode(texts, batch_size=64)
     scores = cross_validated_scores(texts, vectors, labels)
     model = _fit(texts, vectors, labels)

@@ -70,3 +70,37 @@ def test_the_one_message_path_scores_exactly_as_the_batch_path():
         single = model.scores(text, vector)
         for category in CATEGORIES:
             assert single[category] == pytest.approx(expected[category], abs=1e-5)
+
+
+def test_thresholds_are_chosen_per_language_and_doubt_spares_real_emergencies():
+    from qa.safety.training import NEVER, choose_thresholds
+
+    def scores(emergency: float, general: float) -> dict[str, float]:
+        return {"emergency": emergency, "general": general, "out_of_scope": 0.0}
+
+    labels = ["emergency"] * 100 + ["general"] * 100 + ["emergency"] * 100
+    languages = ["en"] * 200 + ["es"] * 100
+    english_emergencies = [scores(0.9, 0.1)] * 100
+    ordinary = [scores(0.05, 0.95)] * 100
+    foreign_emergencies = [scores(0.2, 0.8)] * 100  # the classifier is less sure outside English
+    chosen = choose_thresholds(labels, english_emergencies + ordinary + foreign_emergencies,
+                               languages)
+    assert chosen["emergency_flag_other_language"] <= 0.2 < chosen["emergency_flag"]
+    assert chosen["red_flag_doubt"] == NEVER  # no red-flag readings: red flags are never doubted
+
+    # Red-flag statements: ten real emergencies the classifier calls ordinary up to 0.6, so a
+    # doubt threshold at or below 0.6 would take the card-alone reply from them.
+    flagged = [scores(0.3, 0.6)] * 10 + [scores(0.9, 0.1)] * 90
+    hard = [True] * 100 + [False] * 200
+    doubt = choose_thresholds(labels, flagged + ordinary + foreign_emergencies, languages,
+                              hard)["red_flag_doubt"]
+    assert 0.6 < doubt < NEVER
+
+
+def test_every_english_only_notice_names_both_numbers():
+    from qa.answering.disclaimers import other_language_replies
+
+    replies = other_language_replies()
+    assert {"es", "fr", "pt", "zh", "vi", "tl", "ar", "ko", "ru", "pl"} <= set(replies)
+    for language, text in replies.items():
+        assert "{emergency}" in text and "{crisis}" in text, language
