@@ -28,7 +28,7 @@ DATA = ROOT / "eval" / "conversation"
 LABELS = DATA / "labels"
 # split name -> (folder, writer suffixes); the blind splits are measured only, "dev" tunes.
 SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
-          "blind3": ("blind3", "P", "Q"), "blind4": ("blind4", "U", "V"),
+          "blind3": ("blind3", "P", "Q"), "blind4": ("blind4", "U", "V"), "blind5": ("blind5", "CA", "CB"),
           "dev": ("dev", "H", "H")}
 
 

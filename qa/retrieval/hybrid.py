@@ -19,9 +19,12 @@ from qa.indexing.layout import LoadedIndex
 from qa.retrieval import overlap
 from qa.retrieval.synonyms import SynonymTable
 from qa.settings import setting_default
+from qa.text import fold
 
 Ranked = tuple[int, float, float]  # (row, fused score, cosine similarity)
 Ranking = list[tuple[int, float]]  # one retriever's (row, score) pairs, best first
+# What a question is about, as opposed to what it asks: taken out of the aspect query.
+SUBJECT_KINDS = frozenset({"condition", "treatment"})
 SIMILARITY_BLOCK = 16  # candidates whose similarity is computed together (see _ranked)
 T = TypeVar("T")
 
@@ -34,18 +37,21 @@ class RetrievalParams:
     dedup_similarity: float = setting_default("dedup_similarity")
     unreviewed_weight: float = setting_default("unreviewed_weight")
     dense_weight: float = setting_default("dense_weight")
+    aspect_weight: float = setting_default("aspect_weight")
 
 
 @dataclass(frozen=True)
 class Query:
     """A question as retrieval reads it: its text, the text BM25 searches (with the synonym
-    table's expansions), its embedding, and the vectors of concepts it names in words the library
-    never uses (which the expansion stands in for)."""
+    table's expansions), its embedding, the vectors of concepts it names in words the library
+    never uses (which the expansion stands in for), and its aspect: what it asks, without the
+    conditions and treatments it asks about ("" when it names none, or nothing else)."""
 
     text: str
     expanded: str
     vector: np.ndarray
     concepts: tuple[np.ndarray, ...] = ()
+    aspect: str = ""
 
 
 class HybridRetriever:
@@ -68,7 +74,15 @@ class HybridRetriever:
 
     def query(self, text: str, vector: np.ndarray,
               concepts: tuple[np.ndarray, ...] = ()) -> Query:
-        return Query(text, self.synonyms.expand(text), vector, concepts)
+        return Query(text, self.synonyms.expand(text), vector, concepts, self._aspect(text))
+
+    def _aspect(self, text: str) -> str:
+        if not self.params.aspect_weight:
+            return ""
+        aspect = self.synonyms.without(text, SUBJECT_KINDS)
+        if aspect.split() == fold(text).split():
+            return ""  # names no subject: the aspect ranking would repeat the lexical one
+        return self.synonyms.expand(aspect)
 
     def concept_similarity(self, row: int, query: Query) -> float:
         """How close a passage is to the concepts the query names only by the expansion."""
@@ -96,7 +110,21 @@ class HybridRetriever:
         return [(r, s) for r, s in zip(rows[0].tolist(), scores[0].tolist()) if r >= 0]
 
     def lexical(self, query: Query, k: int) -> Ranking:
-        return self.index.lexical.search(query.expanded, k)
+        """BM25 on the whole question, fused with BM25 on its aspect alone. Passages on one
+        aspect of a treatment (the hospital stay, the cost, stopping medicines first) are often
+        written for every condition, while the words naming a condition fill the documents
+        about that condition: "recovery time after aHSCT for relapsing-remitting MS" then ranks
+        the MS documents above the recovery passage. Searching what is asked as well restores
+        it (measured in docs/design.md)."""
+        whole = self.index.lexical.search(query.expanded, k)
+        if not query.aspect:
+            return whole
+        aspect = self.index.lexical.search(query.aspect, k)
+        fused: dict[int, float] = {}
+        for weight, ranking in ((1.0, whole), (self.params.aspect_weight, aspect)):
+            for rank, (row, _) in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + weight / (self.params.rrf_k + rank + 1)
+        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
 
     def search(self, query: Query, k: int, prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
         """Top-k diverse hits; passages tagged with `prefer_topics` (if any match) come first."""

@@ -97,6 +97,14 @@ class SynonymTable:
                 extra.extend(t for t in group.terms if t not in lowered)
         return query if not extra else query + " " + " ".join(extra)
 
+    def without(self, text: str, kinds: frozenset[str]) -> str:
+        """The text with every term of the given kinds of concept taken out (lower-cased)."""
+        lowered = fold(text)
+        for number in self._mentioned(lowered):
+            if self._groups[number].kind in kinds:
+                lowered = self._patterns[number].sub(" ", lowered)
+        return lowered
+
     def mentions(self, text: str) -> list[Mention]:
         """Every concept the text names (spelling variants excluded), in text order. Offsets
         are into `fold(text)`."""

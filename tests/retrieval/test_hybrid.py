@@ -102,3 +102,26 @@ def test_the_engine_hands_the_retrieval_settings_to_the_retriever(fake_engine):
                                                        "rrf_k": 17})
     params = QAEngine(fake_engine.index, fake_engine.embedder, settings).retriever.params
     assert (params.dense_weight, params.max_per_document, params.rrf_k) == (2.5, 4, 17)
+
+
+def test_aspect_query_drops_the_conditions_and_treatments_named(fake_engine):
+    query = fake_engine.query("How long is the hospital stay after aHSCT for MS?")
+    assert "hospital" in query.aspect.split()
+    assert not {"ahsct", "ms"} & set(query.aspect.split()[:8])  # the question's own words
+    assert fake_engine.query("What is apheresis?").aspect == ""  # names no subject
+
+
+def test_lexical_ranking_fuses_the_whole_question_with_its_aspect(fake_engine, monkeypatch):
+    query = fake_engine.query("How long is the hospital stay after aHSCT for MS?")
+    searched: list[str] = []
+
+    def search(text: str, k: int) -> list[tuple[int, float]]:
+        searched.append(text)
+        return [(1, 9.0), (2, 8.0)] if text == query.expanded else [(3, 5.0), (2, 4.0)]
+
+    monkeypatch.setattr(fake_engine.index.lexical, "search", search)
+    rows = [row for row, _ in fake_engine.retriever.lexical(query, 5)]
+    # Row 2 is second on the whole question and second on the aspect: agreement lifts it above
+    # row 1; row 3, found only by the aspect, joins at its lower weight.
+    assert searched == [query.expanded, query.aspect]
+    assert rows == [2, 1, 3]
