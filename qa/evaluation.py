@@ -227,6 +227,11 @@ def triage_scores(cases: Sequence[dict[str, Any]]) -> dict[str, Proportion]:
         sum(c.get("kind") == "emergency" for c in informational), len(informational))
     scores["general.emergency_flag"] = Proportion(
         sum(predicted_category(c) == "emergency" for c in informational), len(informational))
+    # The price of reading other languages for emergencies: ordinary messages that get the
+    # emergency numbers first (above the English-only notice).
+    ordinary_other = [c for c in other if c["category"] != "emergency"]
+    scores["language.ordinary_numbers_first"] = Proportion(
+        sum(predicted_category(c) == "emergency" for c in ordinary_other), len(ordinary_other))
     scores["language.non_english_detected"] = Proportion(
         sum("unsupported_language" in c.get("flags", ()) for c in other), len(other))
     scores["language.english_mislabelled"] = Proportion(

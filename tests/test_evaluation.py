@@ -103,3 +103,21 @@ def test_qa_eval_answers_conversation_cases_with_their_history(fake_engine, tmp_
     alone = gold.with_name("alone.jsonl")
     alone.write_text('{"question": "is it given by drip?", "expected": ["apheresis-test"]}\n')
     assert evaluate_gold(fake_engine, read_gold(alone)).hit_at_1 == 0.0  # the history decided
+
+
+def test_triage_scores_count_ordinary_foreign_messages_given_the_numbers_first():
+    from qa.evaluation import triage_scores
+
+    def case(category, language, predicted, flags=()):
+        return {"category": category, "language": language, "predicted": predicted,
+                "kind": "no_answer", "flags": list(flags)}
+
+    scores = triage_scores([
+        case("general", "es", "emergency", ("emergency", "unsupported_language")),
+        case("personal_advice", "nl", "unsupported_language", ("unsupported_language",)),
+        case("out_of_scope", "uk", "unsupported_language", ("unsupported_language",)),
+        case("emergency", "es", "emergency", ("emergency", "unsupported_language")),
+        case("general", "en", "emergency", ("emergency",)),
+    ])
+    numbers_first = scores["language.ordinary_numbers_first"]
+    assert (numbers_first.hits, numbers_first.total) == (1, 3)

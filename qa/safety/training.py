@@ -114,18 +114,24 @@ NEVER = 1.01  # a threshold no probability reaches
 
 def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]],
                       languages: Sequence[str] | None = None,
-                      hard_red_flag: Sequence[bool] | None = None) -> dict[str, float]:
+                      hard_red_flag: Sequence[bool] | None = None,
+                      lexicon_caught: Sequence[bool] | None = None) -> dict[str, float]:
     """The decision thresholds, from cross-validated scores of the training split (recall first:
     a flag threshold is the highest that still catches the target share of emergencies).
     `languages` (the writers' labels) and `hard_red_flag` (whether the red-flag layer reads a
     statement of an emergency in the message) are per example; without them the English
-    thresholds serve every language and red flags are never doubted."""
+    thresholds serve every language and red flags are never doubted. `lexicon_caught` (whether
+    a language's crisis lexicon fires on the message) lets the other-language flag threshold
+    count the emergencies the lexicon already catches: the classifier need only catch enough of
+    the rest, which spares ordinary messages in those languages the emergency numbers first."""
     languages = languages or ["en"] * len(labels)
     hard_red_flag = hard_red_flag or [False] * len(labels)
+    lexicon_caught = lexicon_caught or [False] * len(labels)
     english = [(label, s) for label, s, lang in zip(labels, scores, languages) if lang == "en"]
     emergencies = [s["emergency"] for label, s in english if label == "emergency"]
     ordinary = [s["emergency"] for label, s in english if label == "general"]
-    foreign = [s["emergency"] for label, s, lang in zip(labels, scores, languages)
+    foreign = [NEVER if caught else s["emergency"]
+               for label, s, lang, caught in zip(labels, scores, languages, lexicon_caught)
                if lang != "en" and label == "emergency"]
 
     def share(values: list[float], t: float) -> float:
@@ -164,10 +170,12 @@ def train(paths: Sequence[Path], embedder: Embedder, target: Path,
     texts = [e.text for e in examples]
     labels = [e.category for e in examples]
     languages = [e.language for e in examples]
-    red = None
+    red = caught = None
     if red_flags is not None:
         readings = [red_flags.read(e.text) if e.language == "en" else None for e in examples]
         red = [found is not None and found.strength == HARD for found in readings]
+        caught = [e.language != "en" and red_flags.read(e.text, (), e.language) is not None
+                  for e in examples]
     vectors = embedder.encode(texts, batch_size=64)
     scores = cross_validated_scores(texts, vectors, labels)
     model = _fit(texts, vectors, labels)
@@ -175,7 +183,7 @@ def train(paths: Sequence[Path], embedder: Embedder, target: Path,
     model.meta.update({"examples": len(examples), "data_sha256": digest.hexdigest(),
                        "model": embedder.name, "seed": SEED, "C": C,
                        "languages": sorted(set(languages)),
-                       "thresholds": choose_thresholds(labels, scores, languages, red)})
+                       "thresholds": choose_thresholds(labels, scores, languages, red, caught)})
     target.parent.mkdir(parents=True, exist_ok=True)
     model.save(target)
     return {"examples": examples, "cross_validated": scores, "meta": model.meta}

@@ -97,6 +97,26 @@ def test_thresholds_are_chosen_per_language_and_doubt_spares_real_emergencies():
     assert 0.6 < doubt < NEVER
 
 
+def test_other_language_flag_threshold_counts_what_the_crisis_lexicon_already_catches():
+    from qa.safety.training import choose_thresholds
+
+    def scores(emergency: float) -> dict[str, float]:
+        return {"emergency": emergency, "general": 1 - emergency, "out_of_scope": 0.0}
+
+    # 100 foreign emergencies: 90 the classifier scores 0.6, 10 it scores only 0.1.
+    labels = ["emergency"] * 100 + ["general"] * 100 + ["emergency"] * 100
+    languages = ["en"] * 200 + ["es"] * 100
+    all_scores = ([scores(0.9)] * 100 + [scores(0.05)] * 100
+                  + [scores(0.6)] * 90 + [scores(0.1)] * 10)
+    alone = choose_thresholds(labels, all_scores, languages)
+    # The lexicon catches the ten the classifier is unsure of: the classifier's threshold may
+    # rise to what catches the rest, sparing ordinary messages scored in between.
+    caught = [False] * 290 + [True] * 10
+    with_lexicon = choose_thresholds(labels, all_scores, languages, None, caught)
+    assert alone["emergency_flag_other_language"] <= 0.1
+    assert 0.5 <= with_lexicon["emergency_flag_other_language"] <= 0.6
+
+
 def test_every_english_only_notice_names_both_numbers():
     from qa.answering.disclaimers import other_language_replies
 
