@@ -28,7 +28,8 @@ DATA = ROOT / "eval" / "conversation"
 LABELS = DATA / "labels"
 # split name -> (folder, writer suffixes); the blind splits are measured only, "dev" tunes.
 SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
-          "blind3": ("blind3", "P", "Q"), "blind4": ("blind4", "U", "V"), "blind5": ("blind5", "CA", "CB"),
+          "blind3": ("blind3", "P", "Q"), "blind4": ("blind4", "U", "V"),
+          "blind5": ("blind5", "CA", "CB"), "blind6": ("blind6", "CD", "CC"),
           "dev": ("dev", "H", "H")}
 
 
@@ -37,7 +38,10 @@ def cases(folder: str, name: str) -> list[dict]:
     if not path.exists():
         return []
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    labels = [json.loads(line) for line in (LABELS / name).read_text().splitlines() if line.strip()]
+    labelled = LABELS / name
+    if not labelled.exists() and name.startswith("misspellings-"):
+        return rows  # measured against the correct spelling's own ranking: no labels needed
+    labels = [json.loads(line) for line in labelled.read_text().splitlines() if line.strip()]
     assert len(rows) == len(labels), name
     for row, label in zip(rows, labels):
         row["expected_documents"] = label["expected_documents"]
