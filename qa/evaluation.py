@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa.errors import QAError
+from qa.errors import InvalidQuestion, QAError
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,19 @@ def predicted_category(case: dict[str, Any]) -> str:
     if case.get("kind") == "emergency" or "emergency" in case.get("flags", ()):
         return "emergency"
     return str(case.get("predicted") or "general")
+
+
+def triage_reply(ask: Any, case: dict[str, Any]) -> dict[str, Any]:
+    """A labelled message with what its reply did, answered exactly as typed (`ask` is
+    `QAEngine.ask`). A message the API refuses as no question at all ("?") gets no quotes and no
+    card: it counts as kept out of scope."""
+    try:
+        answer = ask(case["text"], as_typed=True)
+    except InvalidQuestion as exc:
+        return {**case, "kind": "invalid", "predicted": "out_of_scope", "flags": [],
+                "reason": f"refused: {exc}"}
+    return {**case, "kind": answer.kind, "predicted": answer.triage.category,
+            "flags": list(answer.flags), "reason": answer.triage.reason}
 
 
 def triage_scores(cases: Sequence[dict[str, Any]]) -> dict[str, Proportion]:

@@ -121,3 +121,15 @@ def test_triage_scores_count_ordinary_foreign_messages_given_the_numbers_first()
     ])
     numbers_first = scores["language.ordinary_numbers_first"]
     assert (numbers_first.hits, numbers_first.total) == (1, 3)
+
+
+def test_a_message_refused_as_no_question_counts_as_kept_out_of_scope():
+    from qa.errors import InvalidQuestion
+    from qa.evaluation import triage_reply
+
+    def ask(text, as_typed=False):
+        raise InvalidQuestion("the question has no words")
+
+    case = triage_reply(ask, {"text": "?", "category": "out_of_scope"})
+    assert (case["kind"], case["predicted"], case["flags"]) == ("invalid", "out_of_scope", [])
+    assert case["reason"] == "refused: the question has no words"

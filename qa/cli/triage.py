@@ -48,17 +48,13 @@ def evaluate(files: tuple[Path, ...], index_dir: Path | None, predictions: Path 
     """Recall and precision per category, with Wilson 95 % intervals and a confusion matrix, of
     labelled messages answered exactly as a user would meet them (`ask`)."""
     from qa.engine import QAEngine
-    from qa.evaluation import format_triage_report, read_jsonl
+    from qa.evaluation import format_triage_report, read_jsonl, triage_reply
 
     engine = QAEngine.from_settings(settings_from(index_dir=index_dir))
-    cases = []
-    for file in files:
-        for path in sorted(file.glob("*.jsonl")) if file.is_dir() else [file]:
-            for case in read_jsonl(path, required=("text", "category")):
-                answer = engine.ask(case["text"], as_typed=True)
-                case.update(kind=answer.kind, predicted=answer.triage.category,
-                            flags=list(answer.flags), reason=answer.triage.reason)
-                cases.append(case)
+    cases = [triage_reply(engine.ask, case)
+             for file in files
+             for path in (sorted(file.glob("*.jsonl")) if file.is_dir() else [file])
+             for case in read_jsonl(path, required=("text", "category"))]
     if predictions:
         predictions.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases),
                                encoding="utf-8")

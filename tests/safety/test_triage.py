@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from qa.evaluation import triage_scores
+from qa.evaluation import triage_reply, triage_scores
 from qa.safety.classifier import Scores
 from qa.safety.language import LanguageGuess
 from qa.safety.red_flags import RedFlags
@@ -253,14 +253,9 @@ def _limits(targets: dict[str, float], not_yet: dict[str, dict[str, float]]
 def blind_scores(real_engine):
     scores = {}
     for split, folder in BLIND_SPLITS.items():
-        cases = []
-        for path in sorted(folder.glob("*.jsonl")):
-            for line in path.read_text(encoding="utf-8").splitlines():
-                case = json.loads(line)
-                answer = real_engine.ask(case["text"], as_typed=True)
-                case.update(kind=answer.kind, predicted=answer.triage.category,
-                            flags=list(answer.flags))
-                cases.append(case)
+        cases = [triage_reply(real_engine.ask, json.loads(line))
+                 for path in sorted(folder.glob("*.jsonl"))
+                 for line in path.read_text(encoding="utf-8").splitlines()]
         scores[split] = triage_scores(cases)
     return scores
 
