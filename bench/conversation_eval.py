@@ -30,6 +30,7 @@ LABELS = DATA / "labels"
 SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind3": ("blind3", "P", "Q"), "blind4": ("blind4", "U", "V"),
           "blind5": ("blind5", "CA", "CB"), "blind6": ("blind6", "CD", "CC"),
+          "blind7": ("blind7", "-", "CE"),
           "dev": ("dev", "H", "H")}
 
 

@@ -6,7 +6,10 @@ at words retrieval can find. A word is only ever corrected when it is unknown: n
 dictionary and not an English word (symspellpy's English frequency list). So a real drug or
 disease name is never turned into another, and ordinary words are left alone. A correction must
 also be confident: one best candidate within a small edit distance (rapidfuzz), or a split of a
-run-together word ("stemcell") into two known words.
+run-together word ("stemcell") into two known words. Candidates that are forms of one word
+("relapse", "relapses"; "anaemia", "anemia") count as one. A word the library never uses may
+still be misspelt ("congnitive", "incontinance"): when no library word is near, the nearest
+English word is taken if it is a clear favourite, so the model reads the word that was meant.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import Any
 from importlib import resources
 
 from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import OSA, DamerauLevenshtein
 
 from qa.domain import Correction
-from qa.text import WORD, fold
+from qa.text import WORD, fold, stem
 
 _LETTERS = re.compile(r"^[a-z]+$")
 MIN_LENGTH = 4  # shorter words are too ambiguous to correct (and often acronyms)
@@ -32,11 +36,26 @@ INFORMAL = frozenset((_NEGATIONS + " " + _OTHERS).split())
 
 
 @lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """symspellpy's English frequency list (82,765 words), shipped inside that package."""
+def english_counts() -> dict[str, int]:
+    """symspellpy's English frequency list (82,765 words and their corpus counts), shipped
+    inside that package."""
     path = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+    counts: dict[str, int] = {}
     with path.open(encoding="utf-8") as lines:
-        return frozenset(line.split(" ", 1)[0] for line in lines if line.strip())
+        for line in lines:
+            word, _, count = line.strip().partition(" ")
+            if word:
+                counts[word] = int(count or 0)
+    return counts
+
+
+def english_words() -> frozenset[str]:
+    return frozenset(english_counts())
+
+
+def _form(word: str) -> str:
+    """What forms of one word share: the stem, with UK "ae"/"oe" read as US "e"."""
+    return stem(word.replace("ae", "e").replace("oe", "e"))
 
 
 class Speller:
@@ -51,7 +70,9 @@ class Speller:
                 if _LETTERS.match(word):
                     self._vocabulary.setdefault(word, 1)
         self._candidates = [w for w in self._vocabulary if len(w) >= MIN_LENGTH - 1]
-        self._known = known if known is not None else english_words()
+        self._english = english_counts() if known is None else {w: 1 for w in known}
+        self._known = frozenset(self._english) if known is None else known
+        self._english_candidates: dict[int, list[str]] | None = None  # by length, on first need
 
     def correct(self, text: str) -> tuple[str, list[Correction]]:
         """The text with confident corrections applied, and what was corrected."""
@@ -80,19 +101,43 @@ class Speller:
         if split:
             return split
         limit = 1 if len(word) <= 5 else 2
-        found = process.extract(word, self._candidates, scorer=DamerauLevenshtein.distance,
-                                score_cutoff=limit, limit=5)
+        found = self._nearest(word, self._candidates, self._vocabulary, limit)
+        if found is None and len(word) > 5:
+            # Restricted transpositions (OSA) are enough for typing slips and several times
+            # faster than full Damerau-Levenshtein over the English list's 80k words.
+            found = self._nearest(word, self._english_words(len(word)), self._english, limit,
+                                  OSA.distance)
+        return found
+
+    def _nearest(self, word: str, candidates: list[str], counts: Mapping[str, int],
+                 limit: int, distance: Any = DamerauLevenshtein.distance) -> str | None:
+        """The one nearest candidate within `limit` edits, or None when it is not clear."""
+        found = process.extract(word, candidates, scorer=distance, score_cutoff=limit, limit=5)
         if not found:
             return None
         best = min(distance for _, distance, _ in found)
-        closest = [candidate for candidate, distance, _ in found if distance == best]
-        if len(closest) == 1:
-            return str(closest[0])
-        # A tie is resolved only by a clear favourite in the library (ten times as common).
-        ranked = sorted(closest, key=lambda w: -self._vocabulary[w])
-        if self._vocabulary[ranked[0]] >= 10 * self._vocabulary[ranked[1]]:
-            return str(ranked[0])
-        return None
+        # Tied candidates that are forms of one word ("relapse", "relapses") count as one; a tie
+        # between different words is resolved only by a clear favourite (ten times as common).
+        groups: dict[str, list[str]] = {}
+        for candidate, distance, _ in found:
+            if distance == best:
+                groups.setdefault(_form(str(candidate)), []).append(str(candidate))
+        ranked = sorted(groups.values(), key=lambda g: -sum(counts.get(w, 0) for w in g))
+        if len(ranked) > 1 and sum(counts.get(w, 0) for w in ranked[0]) \
+                < 10 * sum(counts.get(w, 0) for w in ranked[1]):
+            return None
+        return max(ranked[0], key=lambda w: counts.get(w, 0))
+
+    def _english_words(self, length: int) -> list[str]:
+        """English words within two letters of `length` (no nearer one can be two edits away)."""
+        if self._english_candidates is None:
+            by_length: dict[int, list[str]] = {}
+            for w in self._english:
+                if len(w) >= MIN_LENGTH and _LETTERS.match(w):
+                    by_length.setdefault(len(w), []).append(w)
+            self._english_candidates = by_length
+        return [w for n in range(length - 2, length + 3)
+                for w in self._english_candidates.get(n, ())]
 
     def is_known(self, word: str) -> bool:
         return word in self._vocabulary or word in self._known or word in INFORMAL

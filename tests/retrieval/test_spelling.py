@@ -43,3 +43,25 @@ def test_a_sentence_keeps_its_words_and_reports_each_correction():
     assert text == "Can stem cell therapy help lupus?"
     assert [(c.typed, c.corrected) for c in corrections] == [("stemcell", "stem cell"),
                                                              ("Lupis", "lupus")]
+
+
+def test_tied_candidates_that_are_forms_of_one_word_count_as_one():
+    speller = Speller({"relapse": 200, "relapses": 180, "relates": 3, "anaemia": 5, "anemia": 40},
+                      known=frozenset())
+    assert speller.correct_word("relapes") == "relapse"   # relapse(s) 380 against relates 3
+    assert speller.correct_word("aneamia") == "anemia"    # UK and US spellings of one word
+
+
+def test_a_tie_between_different_words_is_left_alone():
+    speller = Speller({"relapse": 20, "relates": 15}, known=frozenset())
+    assert speller.correct_word("relapes") is None
+
+
+def test_a_misspelt_english_word_the_library_never_uses_becomes_that_word():
+    english = frozenset({"cognitive", "incontinence", "husband", "tomorrow"})
+    speller = Speller(VOCABULARY, known=english)
+    assert speller.correct_word("congnitive") == "cognitive"
+    assert speller.correct_word("incontinance") == "incontinence"
+    # A drug name near no English word, and short words, are never guessed at.
+    assert speller.correct_word("nipocalimab") is None
+    assert speller.correct_word("husbd") is None
