@@ -30,7 +30,8 @@ LABELS = DATA / "labels"
 SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind3": ("blind3", "P", "Q"), "blind4": ("blind4", "U", "V"),
           "blind5": ("blind5", "CA", "CB"), "blind6": ("blind6", "CD", "CC"),
-          "blind7": ("blind7", "-", "CE"),
+          "blind7": ("blind7", "-", "CE"), "blind8": ("blind8", "-", "CF"),
+          "dev-spelling": ("dev", "-", "K"),
           "dev": ("dev", "H", "H")}
 
 
@@ -74,7 +75,7 @@ def main() -> None:
                         "(only for the dev split: never look at a blind split's cases)")
     args = parser.parse_args()
     folder, chats, spelling = SPLITS[args.split]
-    show = args.show_misses and args.split == "dev"
+    show = args.show_misses and args.split.startswith("dev")
     sys.path.insert(0, os.getcwd())
     from qa.engine import QAEngine
     from qa.settings import Settings
