@@ -120,11 +120,17 @@ class HybridRetriever:
         if not query.aspect:
             return whole
         aspect = self.index.lexical.search(query.aspect, k)
+        fused = self._reciprocal_rank_fusion(((1.0, whole), (self.params.aspect_weight, aspect)))
+        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+
+    def _reciprocal_rank_fusion(self, weighted: Iterable[tuple[float, Ranking]]
+                                ) -> dict[int, float]:
+        """Each row's sum over the rankings of weight / (rrf_k + its rank)."""
         fused: dict[int, float] = {}
-        for weight, ranking in ((1.0, whole), (self.params.aspect_weight, aspect)):
+        for weight, ranking in weighted:
             for rank, (row, _) in enumerate(ranking):
                 fused[row] = fused.get(row, 0.0) + weight / (self.params.rrf_k + rank + 1)
-        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return fused
 
     def search(self, query: Query, k: int, prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
         """Top-k diverse hits; passages tagged with `prefer_topics` (if any match) come first."""
@@ -152,10 +158,7 @@ class HybridRetriever:
     def _ranked(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking,
                 prefer_topics: tuple[str, ...]) -> Iterator[Ranked]:
         """The fused candidates in rank order, computed only as far as a caller reads."""
-        fused: dict[int, float] = {}
-        for weight, ranking in ((self.params.dense_weight, dense), (1.0, lexical)):
-            for rank, (row, _) in enumerate(ranking):
-                fused[row] = fused.get(row, 0.0) + weight / (self.params.rrf_k + rank + 1)
+        fused = self._reciprocal_rank_fusion(((self.params.dense_weight, dense), (1.0, lexical)))
         if not self._all_reviewed and self.params.unreviewed_weight != 1.0:
             # Provenance prior: at similar relevance, reviewed and dated text outranks bulk text
             # that carries no review date (see docs/design.md for the measured effect).
