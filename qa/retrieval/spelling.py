@@ -15,10 +15,10 @@ English word is taken if it is a clear favourite, so the model reads the word th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from typing import Any
 from importlib import resources
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, DamerauLevenshtein
@@ -49,6 +49,7 @@ def english_counts() -> dict[str, int]:
     return counts
 
 
+@lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     return frozenset(english_counts())
 
@@ -71,7 +72,7 @@ class Speller:
                     self._vocabulary.setdefault(word, 1)
         self._candidates = [w for w in self._vocabulary if len(w) >= MIN_LENGTH - 1]
         self._english = english_counts() if known is None else {w: 1 for w in known}
-        self._known = frozenset(self._english) if known is None else known
+        self._known = english_words() if known is None else known
         self._english_candidates: dict[int, list[str]] | None = None  # by length, on first need
 
     def correct(self, text: str) -> tuple[str, list[Correction]]:
@@ -110,9 +111,10 @@ class Speller:
         return found
 
     def _nearest(self, word: str, candidates: list[str], counts: Mapping[str, int],
-                 limit: int, distance: Any = DamerauLevenshtein.distance) -> str | None:
+                 limit: int, scorer: Callable[..., Any] = DamerauLevenshtein.distance
+                 ) -> str | None:
         """The one nearest candidate within `limit` edits, or None when it is not clear."""
-        found = process.extract(word, candidates, scorer=distance, score_cutoff=limit, limit=5)
+        found = process.extract(word, candidates, scorer=scorer, score_cutoff=limit, limit=5)
         if not found:
             return None
         best = min(distance for _, distance, _ in found)
