@@ -54,6 +54,11 @@ def english_words() -> frozenset[str]:
     return frozenset(english_counts())
 
 
+def _looks_like_a_name(text: str, match: re.Match[str]) -> bool:
+    """A capital inside the word ("NurOwn", "McDonald"): a product or a name, typed as such."""
+    return any(ch.isupper() for ch in match.group(0)[1:])
+
+
 def _form(word: str) -> str:
     """What forms of one word share: the stem, with UK "ae"/"oe" read as US "e"."""
     return stem(word.replace("ae", "e").replace("oe", "e"))
@@ -84,7 +89,7 @@ class Speller:
             word = match.group(0)
             if text[match.end():match.end() + 1] in ("'", "\u2019"):
                 continue  # the first half of a contraction ("doesn't"), not a word of its own
-            fixed = self.correct_word(fold(word))
+            fixed = self.correct_word(fold(word), _looks_like_a_name(text, match))
             if fixed is not None:
                 pieces += [text[cursor:match.start()], fixed]
                 cursor = match.end()
@@ -94,9 +99,10 @@ class Speller:
         pieces.append(text[cursor:])
         return "".join(pieces), corrections
 
-    def correct_word(self, word: str) -> str | None:
-        """A confident correction of one folded word, or None to leave it as typed."""
-        if len(word) < MIN_LENGTH or not _LETTERS.match(word) or self.is_known(word):
+    def correct_word(self, word: str, name: bool = False) -> str | None:
+        """A confident correction of one folded word, or None to leave it as typed. A word typed
+        like a name (`name`) is left alone: "NurOwn" is a product, not "grown"."""
+        if name or len(word) < MIN_LENGTH or not _LETTERS.match(word) or self.is_known(word):
             return None
         split = self._split(word)
         if split:

@@ -65,3 +65,14 @@ def test_a_misspelt_english_word_the_library_never_uses_becomes_that_word():
     # A drug name near no English word, and short words, are never guessed at.
     assert speller.correct_word("nipocalimab") is None
     assert speller.correct_word("husbd") is None
+
+
+def test_a_word_typed_with_a_capital_inside_is_a_name_and_left_alone():
+    speller = Speller({"grown": 5, "stem": 9}, known=frozenset())
+    assert speller.correct_word("nurown") == "grown"  # the same letters, typed plainly
+    assert speller.correct("has NurOwn worked for anyone") == ("has NurOwn worked for anyone", [])
+
+
+def test_a_misspelt_word_starting_a_sentence_is_still_corrected():
+    speller = Speller(VOCABULARY, known=frozenset({"cognitive", "problems"}))
+    assert speller.correct("Congnitive problems after aHSCT?")[0] == "cognitive problems after aHSCT?"
