@@ -26,19 +26,20 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = ROOT / "eval" / "conversation"
 LABELS = DATA / "labels"
-# split name -> (folder, writer suffixes); the blind splits are measured only, "dev" tunes.
+# split name -> (folder, chats' writer, brand and misspelling writer; None: no such file); the
+# blind splits are measured only, the "dev" ones tune.
 SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind3": ("blind3", "P", "Q"), "blind4": ("blind4", "U", "V"),
           "blind5": ("blind5", "CA", "CB"), "blind6": ("blind6", "CD", "CC"),
-          "blind7": ("blind7", "-", "CE"), "blind8": ("blind8", "-", "CF"),
-          "dev-spelling": ("dev", "-", "K"),
+          "blind7": ("blind7", None, "CE"), "blind8": ("blind8", None, "CF"),
+          "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 
 
-def cases(folder: str, name: str) -> list[dict]:
-    path = DATA / folder / name
-    if not path.exists():
+def cases(folder: str, name: str | None) -> list[dict]:
+    if name is None or not (DATA / folder / name).exists():
         return []
+    path = DATA / folder / name
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     labelled = LABELS / name
     if not labelled.exists() and name.startswith("misspellings-"):
@@ -72,7 +73,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--split", choices=sorted(SPLITS), default="blind")
     parser.add_argument("--show-misses", action="store_true", help="print failing cases "
-                        "(only for the dev split: never look at a blind split's cases)")
+                        "(only for the dev splits: never look at a blind split's cases)")
     args = parser.parse_args()
     folder, chats, spelling = SPLITS[args.split]
     show = args.show_misses and args.split.startswith("dev")
@@ -85,7 +86,7 @@ def main() -> None:
 
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     followed = full = total = 0
-    for case in cases(folder, f"conversations-{chats}.jsonl"):
+    for case in cases(folder, chats and f"conversations-{chats}.jsonl"):
         if not case["expected_documents"] or case["kind"] == "split_emergency":
             continue
         expected = set(case["expected_documents"])

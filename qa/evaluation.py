@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,7 +194,7 @@ def predicted_category(case: dict[str, Any]) -> str:
     return str(case.get("predicted") or "general")
 
 
-def triage_reply(ask: Any, case: dict[str, Any]) -> dict[str, Any]:
+def triage_reply(ask: Callable[..., Any], case: dict[str, Any]) -> dict[str, Any]:
     """A labelled message with what its reply did, answered exactly as typed (`ask` is
     `QAEngine.ask`). A message the API refuses as no question at all ("?") gets no quotes and no
     card: it counts as kept out of scope."""

@@ -54,9 +54,9 @@ def english_words() -> frozenset[str]:
     return frozenset(english_counts())
 
 
-def _looks_like_a_name(text: str, match: re.Match[str]) -> bool:
+def _looks_like_a_name(word: str) -> bool:
     """A capital inside the word ("NurOwn", "McDonald"): a product or a name, typed as such."""
-    return any(ch.isupper() for ch in match.group(0)[1:])
+    return any(ch.isupper() for ch in word[1:])
 
 
 def _form(word: str) -> str:
@@ -78,7 +78,7 @@ class Speller:
         self._candidates = [w for w in self._vocabulary if len(w) >= MIN_LENGTH - 1]
         self._english = english_counts() if known is None else {w: 1 for w in known}
         self._known = english_words() if known is None else known
-        self._english_candidates: dict[int, list[str]] | None = None  # by length, on first need
+        self._english_candidates: dict[int, list[str]] = {}  # by a word's length, on first need
 
     def correct(self, text: str) -> tuple[str, list[Correction]]:
         """The text with confident corrections applied, and what was corrected."""
@@ -89,7 +89,7 @@ class Speller:
             word = match.group(0)
             if text[match.end():match.end() + 1] in ("'", "\u2019"):
                 continue  # the first half of a contraction ("doesn't"), not a word of its own
-            fixed = self.correct_word(fold(word), _looks_like_a_name(text, match))
+            fixed = self.correct_word(fold(word), _looks_like_a_name(word))
             if fixed is not None:
                 pieces += [text[cursor:match.start()], fixed]
                 cursor = match.end()
@@ -137,15 +137,13 @@ class Speller:
         return max(ranked[0], key=lambda w: counts.get(w, 0))
 
     def _english_words(self, length: int) -> list[str]:
-        """English words within two letters of `length` (no nearer one can be two edits away)."""
-        if self._english_candidates is None:
-            by_length: dict[int, list[str]] = {}
-            for w in self._english:
-                if len(w) >= MIN_LENGTH and _LETTERS.match(w):
-                    by_length.setdefault(len(w), []).append(w)
-            self._english_candidates = by_length
-        return [w for n in range(length - 2, length + 3)
-                for w in self._english_candidates.get(n, ())]
+        """English words within two letters of `length` (no nearer one can be two edits away),
+        gathered once per length."""
+        if length not in self._english_candidates:
+            self._english_candidates[length] = [
+                w for w in self._english
+                if abs(len(w) - length) <= 2 and len(w) >= MIN_LENGTH and _LETTERS.match(w)]
+        return self._english_candidates[length]
 
     def is_known(self, word: str) -> bool:
         return word in self._vocabulary or word in self._known or word in INFORMAL

@@ -75,9 +75,21 @@ def test_informational_negated_hypothetical_and_past_mentions_are_not_red_flags(
     ("j'ai de la fievre depuis la greffe", "fr"),          # typed without accents
     ("ho scritto le lettere di addio, stanotte la faccio finita", "it"),
     ("ich will nicht mehr leben", "de"),
+    ("він хоче покінчити з собою", "uk"),
+    ("ze wil er een einde aan maken", "nl"),
 ])
 def test_other_languages_use_their_crisis_lexicon(message, language):
     assert FLAGS.read(message, language=language) is not None
+
+
+@pytest.mark.parametrize("message, language", [
+    ("ik wil doodgewoon weten hoe lang het herstel duurt", "nl"),  # "wil dood" inside a word
+    ("hoe vaak komt zelfmoord voor bij MS?", "nl"),
+    ("яка частота самогубств при розсіяному склерозі?", "uk"),
+    ("чи можна займатися спортом після пересадки стовбурових клітин?", "uk"),
+])
+def test_ordinary_questions_in_other_languages_are_not_crises(message, language):
+    assert FLAGS.read(message, language=language) is None
 
 
 def test_a_broken_rules_file_is_one_clear_error(tmp_path):
