@@ -32,6 +32,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind3": ("blind3", "P", "Q"), "blind4": ("blind4", "U", "V"),
           "blind5": ("blind5", "CA", "CB"), "blind6": ("blind6", "CD", "CC"),
           "blind7": ("blind7", None, "CE"), "blind8": ("blind8", None, "CF"),
+          "blind9": ("blind9", "CG", None),
           "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 
@@ -111,7 +112,7 @@ def main() -> None:
         result[f"asked in full hit@3 [{kind}]"] = proportion(hits_full, n)
 
     same = n = 0
-    for case in cases(folder, f"misspellings-{spelling}.jsonl"):
+    for case in cases(folder, spelling and f"misspellings-{spelling}.jsonl"):
         typed, correct = ranking(engine, case["question"]), ranking(engine, case["correct"])
         n += 1
         same += bool(typed and correct and typed[0] == correct[0])
@@ -120,7 +121,7 @@ def main() -> None:
     result["misspelt: same top document as the correct spelling"] = proportion(same, n)
 
     hits = hits_generic = n = 0
-    for case in cases(folder, f"brands-{spelling}.jsonl"):
+    for case in cases(folder, spelling and f"brands-{spelling}.jsonl"):
         if not case["expected_documents"]:
             continue
         expected = set(case["expected_documents"])
