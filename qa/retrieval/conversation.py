@@ -7,7 +7,10 @@ treatments, procedures, drugs, trials, products and conditions of the concept ta
 earlier message itself resolved the same way first. A message that names a treatment or another
 subject of its own starts a new topic, searched with the condition a person named, which stays
 with the conversation until they name another ("I have MS" … "what about CAR-T?" → "what about
-CAR-T? (MS)" … "is it safe?").
+CAR-T? (MS)" … "is it safe?"). A message that announces a change of subject ("unrelated, but
+…", "another question: …") carries nothing. When no earlier message names anything the concept
+table knows ("what is EBV reactivation?" … "is it dangerous?"), a follow-up is read with the
+latest earlier message that says something.
 
 Two texts come out of a follow-up:
 * `understood_as`, shown to the person ("Answering: …"): "it", "its" or a noun phrase such as "the
@@ -43,10 +46,16 @@ _NOUNS = (r"treatment|therapy|procedure|transplant|transplantation|trial|study|d
 _REPLACEABLE = re.compile(rf"\b(?:(?:the|this|that|these|those|such an?|such) (?:{_NOUNS})s?|"
                           rf"it's|its|it)\b(?!')")
 # What marks a message as leaning on an earlier one without standing for the topic itself.
-_LEANING = re.compile(r"\b(?:they|them|their|this|that|these|those|there)\b")
+_LEANING = re.compile(r"\b(?:they|them|their|this|that|these|those|there|ones?)\b")
 _LEADING = re.compile(r"^(?:and|or|but|also|so|ok|okay|what about|how about|what if|same|"
                       r"and what about|and how about|what of|plus)\b[\s,]*")
 FRAGMENT_WORDS = 5  # a message this short, with no subject of its own, is a fragment
+SAYS_SOMETHING_WORDS = 3  # an earlier message shorter than this ("thanks", "ok") sets no context
+# What announces a new subject, whatever follows ("unrelated, but ...", "another question: ...").
+_SWITCH = re.compile(r"\b(?:unrelated|different (?:topic|thing|question|subject)|another (?:topic|"
+                     r"thing|question|subject)|new (?:topic|question|subject)|other (?:topic|"
+                     r"question|subject)|change of (?:topic|subject)|changing (?:the )?subject|"
+                     r"on another note|separate question)\b")
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,28 @@ def resolve(message: str, history: Sequence[str], table: SynonymTable) -> Resolu
             since.append(earlier)
         if resolved.topic:
             topic = resolved.topic
+    if not topic:
+        return _without_concepts(message, history, table)
     return _resolve_one(message, " ".join(since), topic, table)
+
+
+def _without_concepts(message: str, history: Sequence[str], table: SynonymTable) -> Resolution:
+    """A chat whose earlier messages name nothing the concept table knows ("what is EBV
+    reactivation?" … "is it dangerous?"): a follow-up is read with the latest earlier message
+    that says something, shown in brackets."""
+    as_typed = Resolution(message, None, ())
+    said = [h for h in history if len(fold(h).split()) >= SAYS_SOMETHING_WORDS]
+    own = [m for m in table.mentions(message) if m.kind in CARRIED_KINDS]
+    if not said or own or not _leans(fold(message)):
+        return as_typed
+    understood = f"{message.strip()} (after: {said[-1].strip()})"
+    return Resolution(understood, understood, ())
+
+
+def _leans(folded: str) -> bool:
+    """Whether a message leans on an earlier one: it refers back or is a fragment."""
+    return bool(_REPLACEABLE.search(folded) or _LEANING.search(folded) or _LEADING.match(folded)
+                or len(folded.split()) <= FRAGMENT_WORDS) and not _SWITCH.search(folded)
 
 
 def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
@@ -85,6 +115,8 @@ def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
     if not topic:
         return as_typed
     folded = fold(message)
+    if _SWITCH.search(folded):
+        return Resolution(message, None, own)  # announced as a new subject: nothing carried
     leading = _LEADING.match(folded)
     short = len(folded.split()) <= FRAGMENT_WORDS or bool(leading)
     replaceable = _REPLACEABLE.search(folded)

@@ -69,3 +69,28 @@ def test_retrieval_also_reads_the_question_a_follow_up_follows():
     assert resolution.text == "the cost? (aHSCT for MS) What is aHSCT for MS?"
     swapped = resolve("and for RA?", ["What is aHSCT for MS?"], TABLE)
     assert swapped.text == swapped.understood_as == "What is aHSCT for RA?"
+
+
+def test_a_follow_up_of_a_message_the_concept_table_does_not_know_reads_that_message():
+    resolution = resolve("is it dangerous?", ["what is EBV reactivation"], TABLE)
+    assert resolution.understood_as == resolution.text == \
+        "is it dangerous? (after: what is EBV reactivation)"
+    # a full question of its own, or an earlier message that says nothing, is used as typed
+    assert resolve("how do I find a neurologist who knows about trials in Ohio",
+                   ["what is EBV reactivation"], TABLE).understood_as is None
+    assert resolve("which one?", ["ok thanks"], TABLE).understood_as is None
+
+
+@pytest.mark.parametrize("message", [
+    "ok unrelated but does HSCT affect your thyroid",
+    "also, different question: what is NMOSD",
+    "another thing - is the clinic in Panama legit for MS?",
+])
+def test_an_announced_change_of_subject_carries_nothing(message):
+    resolution = resolve(message, ["is mesenchymal stem cell therapy approved for lupus"], TABLE)
+    assert resolution.understood_as is None and resolution.text == message
+
+
+def test_one_and_ones_lean_on_the_earlier_topic():
+    resolution = resolve("how do I sign up for one", ["any trials of CAR-T for lupus?"], TABLE)
+    assert resolution.understood_as == "how do I sign up for one (CAR-T for lupus)"
