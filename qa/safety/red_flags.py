@@ -15,6 +15,7 @@ import unicodedata
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from qa.text import fold
 
 HARD = "hard"  # the emergency card alone
 FLAG = "flag"  # the emergency card first, then the quotes
+FIRST_YEAR = 1950  # the earliest year a message names as when something happened
 _NUMBER = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty)"
 
 
@@ -99,9 +101,10 @@ class Context:
         readings = {"negex": negation}
         for reading in ("hypothetical", "historical", "informational"):
             found = cues.get(reading, {})
+            dated = _past_years(found.get("before_past_year", []))
             readings[reading] = {"pseudo_negations": [], "termination": negation["termination"],
-                                 "preceding_negations": list(found.get("preceding", [])),
-                                 "following_negations": list(found.get("following", []))}
+                                 "preceding_negations": list(found.get("preceding", [])) + dated,
+                                 "following_negations": list(found.get("following", [])) + dated}
         self.readings = tuple(readings)
         for name, terms in readings.items():
             self.nlp.add_pipe("negex", name=f"reading_{name}",
@@ -121,6 +124,12 @@ class Context:
             if getattr(entity._, reading):
                 return False, {"negex": "negated"}.get(reading, reading)
         return True, ""
+
+
+def _past_years(words: Sequence[str]) -> list[str]:
+    """"in 2019", "back in 2016": each word before each year from FIRST_YEAR to last year (this
+    year's events may be days old, so they never count as past)."""
+    return [f"{word} {year}" for word in words for year in range(FIRST_YEAR, date.today().year)]
 
 
 def _import_spacy_without_torch() -> tuple[Any, Any]:

@@ -42,6 +42,17 @@ def test_an_emergency_split_over_two_messages_is_caught():
     assert found is not None and found.strength == HARD and "transplant" in found.tags
 
 
+def test_an_event_dated_in_an_earlier_year_is_past_and_this_years_is_not():
+    from datetime import date
+
+    last_year, this_year = date.today().year - 1, date.today().year
+    assert FLAGS.read(f"I had a seizure during my ATG in {last_year}, all fine since. "
+                      "was that a known thing?") is None
+    # a season is not dated: in December "last autumn" may be weeks ago
+    found = FLAGS.read(f"had my transplant in {this_year}, ten days ago, now fever 39 and shaking")
+    assert found is not None and found.strength == HARD
+
+
 def test_asking_how_to_die_is_a_self_harm_flag_even_without_a_person():
     found = FLAGS.read("what is the most painless way to go?")
     assert found is not None and found.kind == "self_harm"
