@@ -30,7 +30,7 @@ from qa.retrieval.conversation import resolve
 from qa.retrieval.hybrid import HybridRetriever, Query, RetrievalParams
 from qa.retrieval.spelling import Speller
 from qa.retrieval.synonyms import SynonymTable
-from qa.safety.triage import Triager
+from qa.safety.triage import LEANS_OUT_OF_SCOPE, Triager
 from qa.settings import Settings
 from qa.stage_clock import NULL_CLOCK, Clock
 from qa.text import WORD, fold, normalise_question
@@ -224,6 +224,14 @@ class QAEngine:
             triage = replace(triage, category="general", reason=(
                 f"{triage.reason}; answered: the library's evidence {evidence:.2f} reaches "
                 f"{self.settings.out_of_scope_max_evidence:.2f}"))
+        elif LEANS_OUT_OF_SCOPE in triage.tags and not triage.flags \
+                and evidence < self.settings.min_score and not self.concepts.mentions(typed):
+            # Off topic more likely than anything else and nothing in the library: say what the
+            # library covers rather than "rephrase your question".
+            triage = replace(triage, category="out_of_scope", reason=(
+                f"{triage.reason}; out_of_scope: the library's evidence {evidence:.2f} is under "
+                f"{self.settings.min_score:.2f}"))
+            return reply("out_of_scope", self.policy.scope_message())
         answer_message = self.policy.urgent_message(triage) if "emergency" in triage.flags \
             else self.policy.answer_message()
         # Someone looking for a clinic should read the red flags, costs and regulation passages

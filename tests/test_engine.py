@@ -200,3 +200,24 @@ def test_clinic_seeking_gets_the_red_flag_passages_not_an_abstention(tmp_path, f
     clinic = QAEngine(index, fake_embedder, config, triage=FixedTriage("unproven_clinic"))
     answer = clinic.ask(question)
     assert answer.kind == "answer" and answer.quotes[0].source.document_id == "red-flags"
+
+
+class LeaningTriage:
+    """Triage that reads every message as general but leaning off topic."""
+
+    def decide(self, question, vector, earlier=()):
+        from qa.domain import Triage
+        from qa.safety.triage import LEANS_OUT_OF_SCOPE
+
+        return Triage("general", "general: leaning", (), (LEANS_OUT_OF_SCOPE,))
+
+
+def test_a_message_leaning_off_topic_is_out_of_scope_only_when_the_library_has_nothing(
+        fake_engine):
+    settings = fake_engine.settings.model_copy(update={"min_score": 0.25})
+    engine = QAEngine(fake_engine.index, fake_engine.embedder, settings, triage=LeaningTriage())
+    nothing = engine.ask("which tyres grip best on a wet motorway")
+    assert nothing.kind == "out_of_scope" and nothing.triage.category == "out_of_scope"
+    assert "evidence" in nothing.triage.reason
+    found = engine.ask("What is apheresis?")  # the library's own subject: answered
+    assert found.kind == "answer" and found.triage.category == "general"

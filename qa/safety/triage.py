@@ -19,6 +19,11 @@ normal?"), when the classifier is unsure, or when a red-flag statement reads to 
 plainly ordinary ("can interferon cause suicidal thoughts?"): the card is never dropped by the
 classifier, only the quotes kept. The thresholds are the trained model's, chosen on the training
 split.
+
+Off topic in two strengths too: a confident classifier keeps the message out of scope (unless the
+library has strong passages for it: qa.engine); an unsure one whose likeliest reading is still
+off topic tags the message, and the engine says it is out of scope only if the library has
+nothing for it either — otherwise it is answered as an ordinary question.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from qa.settings import Settings
 
 UNSUPPORTED = "unsupported_language"
 ADVICE_FLAGS = ("unproven_clinic", "personal_advice")
+# The tag of a message whose likeliest ordinary reading is off topic, below the confidence that
+# decides alone: the library's evidence decides (qa.engine).
+LEANS_OUT_OF_SCOPE = "leans_out_of_scope"
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class Thresholds:
     emergency_flag: float = 0.3  # the emergency card above an ordinary answer
     emergency_flag_other_language: float = 0.3  # the numbers first in the English-only notice
     red_flag_doubt: float = 1.01  # P(general) at which a red-flag statement keeps its quotes
-    out_of_scope: float = 0.6  # below this, retrieval's own abstention decides
+    out_of_scope: float = 0.6  # below this, the library's evidence decides (LEANS_OUT_OF_SCOPE)
     advice_flag: float = 0.4  # personal advice or clinic seeking flagged beside another category
 
 
@@ -112,8 +120,9 @@ class Triager:
                           flag.tags if flag is not None else ("medical",))
         others = {c: p for c, p in scores.probabilities.items() if c != "emergency"}
         category = max(others, key=lambda c: others[c])
+        leans: tuple[str, ...] = ()
         if category == "out_of_scope" and others[category] < t.out_of_scope:
-            category = "general"
+            category, leans = "general", (LEANS_OUT_OF_SCOPE,)
         flags = [c for c in ADVICE_FLAGS if c == category or others[c] >= t.advice_flag]
         reasons = [f"{category}: {learned}"]
         tags: tuple[str, ...] = ()
@@ -127,7 +136,7 @@ class Triager:
         if category == "out_of_scope" and not flags:
             return Triage("out_of_scope", reasons[0])
         return Triage(category if category != "out_of_scope" else "general", "; ".join(reasons),
-                      tuple(flags), tags)
+                      tuple(flags), tags or leans)
 
     def explain(self, question: str, vector: np.ndarray, earlier: Sequence[str] = ()
                 ) -> dict[str, object]:
