@@ -221,3 +221,16 @@ def test_a_message_leaning_off_topic_is_out_of_scope_only_when_the_library_has_n
     assert "evidence" in nothing.triage.reason
     found = engine.ask("What is apheresis?")  # the library's own subject: answered
     assert found.kind == "answer" and found.triage.category == "general"
+
+
+def test_a_confident_off_topic_reading_is_answered_when_the_library_has_strong_passages(
+        fake_engine):
+    """The classifier misreads some technical in-scope questions as off topic; the library's
+    evidence overrules it, and only it."""
+    settings = fake_engine.settings.model_copy(update={"out_of_scope_max_evidence": 0.25})
+    engine = QAEngine(fake_engine.index, fake_engine.embedder, settings,
+                      triage=FixedTriage("out_of_scope"))
+    answered = engine.ask("What is apheresis?")
+    assert answered.kind == "answer" and answered.triage.category == "general"
+    assert "evidence" in answered.triage.reason
+    assert engine.ask("which tyres grip best on a wet motorway").kind == "out_of_scope"

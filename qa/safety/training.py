@@ -100,9 +100,14 @@ def cross_validated_scores(texts: list[str], vectors: np.ndarray, labels: list[s
 
 
 GRID = [round(0.05 * i, 2) for i in range(1, 20)]
-# The flag threshold catches at least this share of emergencies in training CV — above the 98 %
-# blind target because blind recall has run below the cross-validated one (docs/safety.md).
-TARGET_EMERGENCY_RECALL = 0.99
+# The flag threshold catches at least this share of English emergencies in training CV — well
+# above the 98 % blind target because blind recall has run below the cross-validated one, and
+# oblique self-harm below that (docs/safety.md).
+TARGET_EMERGENCY_RECALL = 0.995
+# Other languages: the classifier together with the crisis lexicons. Their only reply is the
+# English-only notice, which a lower threshold would give the numbers first more often, and their
+# emergencies have been caught on every blind split at this target.
+TARGET_OTHER_LANGUAGE_RECALL = 0.99
 TARGET_HARD_ON_GENERAL = 0.01  # the hard threshold: at most this share of ordinary questions
 TARGET_OUT_OF_SCOPE_PRECISION = 0.98
 # A red-flag statement keeps its quotes (card first) when the classifier is at least this sure
@@ -137,11 +142,10 @@ def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]],
     def share(values: list[float], t: float) -> float:
         return sum(v >= t for v in values) / max(len(values), 1)
 
-    def flag_threshold(values: list[float]) -> float:
-        return max((t for t in GRID if share(values, t) >= TARGET_EMERGENCY_RECALL),
-                   default=GRID[0])
+    def flag_threshold(values: list[float], target: float) -> float:
+        return max((t for t in GRID if share(values, t) >= target), default=GRID[0])
 
-    flag = flag_threshold(emergencies)
+    flag = flag_threshold(emergencies, TARGET_EMERGENCY_RECALL)
     hard = min((t for t in GRID if share(ordinary, t) <= TARGET_HARD_ON_GENERAL and t >= flag),
                default=GRID[-1])
     flagged_emergencies = [s["general"] for label, s, red in zip(labels, scores, hard_red_flag)
@@ -157,7 +161,8 @@ def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]],
     out_of_scope = min((t for t in GRID if precision(t) >= TARGET_OUT_OF_SCOPE_PRECISION),
                        default=GRID[-1])
     return {"emergency": hard, "emergency_flag": flag,
-            "emergency_flag_other_language": flag_threshold(foreign) if foreign else flag,
+            "emergency_flag_other_language":
+                flag_threshold(foreign, TARGET_OTHER_LANGUAGE_RECALL) if foreign else flag,
             "red_flag_doubt": doubt, "out_of_scope": max(out_of_scope, 0.5), "advice_flag": 0.4}
 
 
