@@ -86,7 +86,8 @@ class QAEngine:
             RetrievalParams(**{name: getattr(settings, name)
                                for name in RetrievalParams.__dataclass_fields__}))
         self.speller = Speller(index.vocabulary,
-                               (term for group in self.concepts.groups for term in group.terms))
+                               (term for group in self.concepts.groups for term in group.terms),
+                               sound_alikes=self.concepts.sound_alikes)
         # One vector per concept (all its names together), made once: a question that names a
         # concept has its dense query pulled towards it, at no model call per question.
         groups = [g for g in self.concepts.groups if g.expand and g.kind != "spelling"]

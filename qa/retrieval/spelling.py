@@ -69,8 +69,16 @@ class Speller:
     its passages, counted when the index was built) and the concept table's terms."""
 
     def __init__(self, vocabulary: Mapping[str, int], terms: Iterable[str] = (),
-                 known: frozenset[str] | None = None) -> None:
+                 known: frozenset[str] | None = None,
+                 sound_alikes: Mapping[str, str] | None = None) -> None:
         self._vocabulary = dict(vocabulary)
+        # Real words typed for another ("stem sell", "side affects"): no dictionary sees them,
+        # so the concept table lists the phrases, and only whole phrases are replaced.
+        self._sound_alikes = {fold(k): v for k, v in (sound_alikes or {}).items()}
+        self._phrases = re.compile(r"(?<![\w-])(?:" + "|".join(
+            r"\s+".join(map(re.escape, phrase.split()))
+            for phrase in sorted(self._sound_alikes, key=len, reverse=True)) + r")(?![\w-])",
+            re.IGNORECASE) if self._sound_alikes else None
         for term in terms:
             for word in WORD.findall(fold(term)):
                 if _LETTERS.match(word):
@@ -82,6 +90,23 @@ class Speller:
 
     def correct(self, text: str) -> tuple[str, list[Correction]]:
         """The text with confident corrections applied, and what was corrected."""
+        text, corrections = self._sound_alike_phrases(text)
+        text, more = self._words(text)
+        return text, corrections + more
+
+    def _sound_alike_phrases(self, text: str) -> tuple[str, list[Correction]]:
+        if self._phrases is None:
+            return text, []
+        corrections: list[Correction] = []
+
+        def fix(match: re.Match[str]) -> str:
+            meant = self._sound_alikes[" ".join(fold(match.group(0)).split())]
+            corrections.append(Correction(match.group(0), meant))
+            return meant
+
+        return self._phrases.sub(fix, text), corrections
+
+    def _words(self, text: str) -> tuple[str, list[Correction]]:
         corrections: list[Correction] = []
         pieces: list[str] = []
         cursor = 0

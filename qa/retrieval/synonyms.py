@@ -10,6 +10,7 @@ a YAML file operators can extend (qa/data/synonyms.yaml).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,9 +46,12 @@ class Mention:
 class SynonymTable:
     """Groups of equivalent terms; `expand` appends the other terms of every group found."""
 
-    def __init__(self, groups: list[Group]) -> None:
+    def __init__(self, groups: list[Group], sound_alikes: Mapping[str, str] | None = None
+                 ) -> None:
         # Empty groups are dropped here, so groups and patterns stay paired one to one.
         self._groups = [g for g in groups if g.terms]
+        # Real words typed for the word meant ("stem sell"): the speller's, kept with the table.
+        self.sound_alikes = dict(sound_alikes or {})
         self._patterns = [
             re.compile(r"(?<![\w-])(?:" + "|".join(
                 re.escape(v) for v in sorted(g.terms, key=len, reverse=True)) + r")(?![\w-])")
@@ -73,9 +77,13 @@ class SynonymTable:
             if not isinstance(raw, list):
                 raise ValueError("'groups' must be a list")
             groups = [_group(item, number) for number, item in enumerate(raw, start=1)]
+            alikes = data.get("sound_alikes") or {}
+            if not isinstance(alikes, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in alikes.items()):
+                raise ValueError("'sound_alikes' must map a phrase to a phrase")
         except (OSError, yaml.YAMLError, ValueError, AttributeError, TypeError) as exc:
             raise ConfigError(f"cannot read synonym table {path}: {exc}") from exc
-        return cls(groups)
+        return cls(groups, {fold(k).strip(): v.strip() for k, v in alikes.items()})
 
     @classmethod
     def of_terms(cls, groups: list[list[str]], kind: str = "topic") -> SynonymTable:

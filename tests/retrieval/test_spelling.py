@@ -76,3 +76,13 @@ def test_a_word_typed_with_a_capital_inside_is_a_name_and_left_alone():
 def test_a_misspelt_word_starting_a_sentence_is_still_corrected():
     speller = Speller(VOCABULARY, known=frozenset({"cognitive", "problems"}))
     assert speller.correct("Congnitive problems after aHSCT?")[0] == "cognitive problems after aHSCT?"
+
+
+def test_a_real_word_typed_for_another_is_corrected_only_as_a_listed_phrase():
+    speller = Speller({"stem": 9, "cell": 9, "trials": 9}, known=frozenset({"sell", "stem"}),
+                      sound_alikes={"stem sell": "stem cell", "trails": "trials"})
+    text, corrections = speller.correct("Can a Stem  Sell transplant help? any CAR-T trails?")
+    assert text == "Can a stem cell transplant help? any CAR-T trials?"
+    assert [(c.typed, c.corrected) for c in corrections] == [("Stem  Sell", "stem cell"),
+                                                             ("trails", "trials")]
+    assert speller.correct("I sell stem ginger to trailsmen")[1] == []  # only whole phrases
