@@ -15,8 +15,11 @@ latest earlier message that says something.
 Two texts come out of a follow-up:
 * `understood_as`, shown to the person ("Answering: …"): "it", "its" or a noun phrase such as "the
   trial" or "this treatment" is replaced by the topic ("is it safe?" → "is aHSCT for MS safe?");
-  a fragment naming a concept of a kind the earlier question had swaps it in ("what is aHSCT for
-  MS?" + "and for RA?" → "what is aHSCT for RA?"); anything else gets the topic added ("is that a
+  a fragment naming a concept of a kind the earlier question had swaps it into the latest
+  earlier question as understood ("what is aHSCT for MS?" + "and for RA?" → "what is aHSCT for
+  RA?"); a fragment is a few words marked as one at either end ("and …", "for …", "vs …", "…
+  as well?", "… too?"), counted without its marker, so "also, is it safe to get the flu jab after
+  HSCT" is a new question; anything else gets the topic added ("is that a
   normal price? (stem cells for MS)"). Bare "they", "that" or "these" often mean something other
   than the topic (the doctors, a price), so they are never replaced.
 * `text`, what retrieval searches: the same, plus the earlier question it follows (except for a
@@ -48,14 +51,17 @@ _REPLACEABLE = re.compile(rf"\b(?:(?:the|this|that|these|those|such an?|such) (?
 # What marks a message as leaning on an earlier one without standing for the topic itself.
 _LEANING = re.compile(r"\b(?:they|them|their|this|that|these|those|there|ones?)\b")
 _LEADING = re.compile(r"^(?:and|or|but|also|so|ok|okay|what about|how about|what if|same|"
-                      r"and what about|and how about|what of|plus)\b[\s,]*")
+                      r"and what about|and how about|what of|plus|vs|versus|compared to|"
+                      r"compared with|for)\b[\s,]*")
+# ... or at its end: "MSCs as well?", "for lupus too?".
+_TRAILING = re.compile(r"\b(?:as well|too|also)\W*$")
 FRAGMENT_WORDS = 5  # a message this short, with no subject of its own, is a fragment
 SAYS_SOMETHING_WORDS = 3  # an earlier message shorter than this ("thanks", "ok") sets no context
 # What announces a new subject, whatever follows ("unrelated, but ...", "another question: ...").
 _SWITCH = re.compile(r"\b(?:unrelated|different (?:topic|thing|question|subject)|another (?:topic|"
                      r"thing|question|subject)|new (?:topic|question|subject)|other (?:topic|"
                      r"question|subject)|change of (?:topic|subject)|changing (?:the )?subject|"
-                     r"on another note|separate question)\b")
+                     r"on another note|separate question|new q|another q|different q)\b")
 
 
 @dataclass(frozen=True)
@@ -72,17 +78,19 @@ def resolve(message: str, history: Sequence[str], table: SynonymTable) -> Resolu
     """The message, rewritten as a follow-up when it is one (see the module docstring)."""
     topic: tuple[Mention, ...] = ()
     since: list[str] = []  # the messages from the latest one that named its own topic
+    latest = ""  # the latest earlier question with a topic, as understood (what a swap edits)
     for earlier in history:
-        resolved = _resolve_one(earlier, " ".join(since), topic, table)
+        resolved = _resolve_one(earlier, " ".join(since), topic, table, latest)
         if resolved.understood_as is None and resolved.topic:
             since = [earlier]  # a topic of its own: the conversation restarts here
         elif since:
             since.append(earlier)
         if resolved.topic:
             topic = resolved.topic
+            latest = resolved.understood_as or earlier
     if not topic:
         return _without_concepts(message, history, table)
-    return _resolve_one(message, " ".join(since), topic, table)
+    return _resolve_one(message, " ".join(since), topic, table, latest)
 
 
 def _without_concepts(message: str, history: Sequence[str], table: SynonymTable) -> Resolution:
@@ -91,7 +99,7 @@ def _without_concepts(message: str, history: Sequence[str], table: SynonymTable)
     that says something, shown in brackets."""
     as_typed = Resolution(message, None, ())
     said = [h for h in history if len(fold(h).split()) >= SAYS_SOMETHING_WORDS]
-    own = [m for m in table.mentions(message) if m.kind in CARRIED_KINDS]
+    own = [m for m in table.mentions(message) if m.kind in SUBJECT_KINDS]
     if not said or own or not _leans(fold(message)):
         return as_typed
     understood = f"{message.strip()} (after: {said[-1].strip()})"
@@ -105,7 +113,7 @@ def _leans(folded: str) -> bool:
 
 
 def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
-                 table: SynonymTable) -> Resolution:
+                 table: SynonymTable, latest: str = "") -> Resolution:
     own = tuple(m for m in table.mentions(message) if m.kind in CARRIED_KINDS)
     own_kinds = {m.kind for m in own}
     names_subject = bool(own_kinds & SUBJECT_KINDS)
@@ -118,9 +126,14 @@ def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
     if _SWITCH.search(folded):
         return Resolution(message, None, own)  # announced as a new subject: nothing carried
     leading = _LEADING.match(folded)
-    short = len(folded.split()) <= FRAGMENT_WORDS or bool(leading)
+    marked = bool(leading or _TRAILING.search(folded))
+    # A fragment counts its own words: "and for RA?" is one word long, "also is it safe to get
+    # the flu jab after HSCT" eight.
+    fragment = len(folded[leading.end():].split() if leading else folded.split()) \
+        <= FRAGMENT_WORDS
+    short = fragment or marked
     replaceable = _REPLACEABLE.search(folded)
-    if names_subject and not (short and leading):
+    if names_subject and not (fragment and marked):
         # A new subject: a new topic, searched with the condition the person named before
         # ("my brother has myasthenia" … "would a stem cell transplant stop these crises?").
         if not kept:
@@ -132,7 +145,7 @@ def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
     inherited = tuple(m for m in topic if m.kind not in own_kinds)
     merged = _ordered(own + inherited)
     if own and own_kinds & {m.kind for m in topic}:
-        understood = _swap(antecedent, topic, own)
+        understood = _swap(latest or antecedent, table, own)
         return Resolution(understood, understood, merged)
     if replaceable is not None and not names_subject:
         understood = _replace(message, replaceable, _phrase(inherited))
@@ -170,14 +183,14 @@ def _replace(message: str, found: re.Match[str], phrase: str) -> str:
     return message[:start] + replacement + message[end:]
 
 
-def _swap(antecedent: str, topic: Sequence[Mention], own: Sequence[Mention]) -> str:
-    """The earlier question with the concepts of the kinds the new message names swapped in."""
-    text = antecedent if len(fold(antecedent)) == len(antecedent) else fold(antecedent)
+def _swap(question: str, table: SynonymTable, own: Sequence[Mention]) -> str:
+    """The earlier question with the concepts of the kinds the new message names swapped in
+    ("what is aHSCT for MS?" + "and for RA?" → "what is aHSCT for RA?"); a kind the question
+    does not name is added at its end."""
+    text = question if len(fold(question)) == len(question) else fold(question)
     replacements = {m.kind: m.surface for m in own}
-    positions = {(m.start, m.end) for m in topic}
-    for mention in sorted(topic, key=lambda m: -m.start):
-        if mention.kind in replacements and (mention.start, mention.end) in positions \
-                and text[mention.start:mention.end].lower() == mention.surface.lower():
+    for mention in sorted(table.mentions(text), key=lambda m: -m.start):
+        if mention.kind in replacements:
             text = text[:mention.start] + replacements.pop(mention.kind) + text[mention.end:]
     extra = " ".join(replacements.values())
     return f"{text} {extra}".strip() if extra else text

@@ -94,3 +94,30 @@ def test_an_announced_change_of_subject_carries_nothing(message):
 def test_one_and_ones_lean_on_the_earlier_topic():
     resolution = resolve("how do I sign up for one", ["any trials of CAR-T for lupus?"], TABLE)
     assert resolution.understood_as == "how do I sign up for one (CAR-T for lupus)"
+
+
+@pytest.mark.parametrize("history, message, understood", [
+    # a fragment marked at its end, or led by "vs" / "for", swaps like "and for RA?"
+    (["Do you need a central line for HSCT?"], "for MSCs as well?",
+     "Do you need a central line for MSCs?"),
+    (["how many people died in the SCOT trial"], "vs cyclophosphamide?",
+     "vs cyclophosphamide? (SCOT trial)"),
+    # a swap edits the latest question as understood, not the messages joined
+    (["hsct for ms success rate", "and for crohns"], "myasthenia?",
+     "hsct for myasthenia success rate"),
+])
+def test_fragments_marked_at_either_end_follow_the_latest_question(history, message, understood):
+    assert resolve(message, history, TABLE).understood_as == understood
+
+
+def test_a_long_message_led_by_also_with_its_own_subject_is_a_new_question():
+    history = ["pregnancy after hsct possible?", "how long should you wait"]
+    resolution = resolve("also is it safe to get the flu jab after HSCT", history, TABLE)
+    assert resolution.understood_as is None
+
+
+def test_a_condition_alone_does_not_stop_a_follow_up_of_an_unknown_subject():
+    resolution = resolve("which do they use for MS", ["myeloablative vs nonmyeloablative?"],
+                         TABLE)
+    assert resolution.understood_as == \
+        "which do they use for MS (after: myeloablative vs nonmyeloablative?)"
