@@ -27,6 +27,12 @@ from qa.text import fold
 HARD = "hard"  # the emergency card alone
 FLAG = "flag"  # the emergency card first, then the quotes
 FIRST_YEAR = 1950  # the earliest year a message names as when something happened
+# A negation or a hypothetical cue makes a self-harm phrase not current only within its clause
+# ("I don't want to die", "what if I want to die"): a "no" or a "would" in an earlier clause ("no
+# one would miss me, I want to end it all") is not about it. A phrase that carries its own
+# negation ("don't want to be alive") is not negated again.
+_CLAUSE_END = re.compile(r"[,;:()\u2013\u2014]|\s-\s")
+_NEGATED_PHRASE = re.compile(r"\b(?:not?|never|don'?t|doesn'?t|won'?t|can'?t|aren'?t|isn'?t)\b")
 _NUMBER = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty)"
 
 
@@ -110,12 +116,34 @@ class Context:
             self.nlp.add_pipe("negex", name=f"reading_{name}",
                               config={"neg_termset": terms, "extension_name": name})
 
-    def current(self, text: str, start: int, end: int) -> tuple[bool, str]:
-        """Whether text[start:end] is asserted now, and if not, why."""
+    def current(self, text: str, start: int, end: int, in_clause: Sequence[str] = (),
+                skip: Sequence[str] = ()) -> tuple[bool, str]:
+        """Whether text[start:end] is asserted now, and if not, why. The readings named in
+        `in_clause` take their cues before the mention from its own clause only (NegEx otherwise
+        reads the whole sentence, so "no point going on, I want to die" would read as negated,
+        and "no one would miss me, I want to end it all" as hypothetical); those in `skip` are
+        not read."""
+        found = self._readings(text, start, end)
+        if in_clause:
+            cut = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+            clause = self._readings(text[cut:], start - cut, end - cut)
+            found.update({reading: clause[reading] for reading in in_clause})
+        found.update(dict.fromkeys(skip, False))
+        for reading in self.readings:
+            if found[reading]:
+                return False, {"negex": "negated"}.get(reading, reading)
+        return True, ""
+
+    def _readings(self, text: str, start: int, end: int) -> dict[str, bool]:
         doc = self.nlp.make_doc(text)
         span = doc.char_span(start, end, label="FLAG", alignment_mode="expand")
         if span is None:
-            return True, ""
+            return dict.fromkeys(self.readings, False)
+        doc.ents = [span]
+        for _, component in self.nlp.pipeline:
+            doc = component(doc)
+        entity = doc.ents[0]
+        return {reading: bool(getattr(entity._, reading)) for reading in self.readings}
         doc.ents = [span]
         for _, component in self.nlp.pipeline:
             doc = component(doc)
@@ -211,7 +239,9 @@ class RedFlags:
     def _self_harm(self, text: str, person: bool, asking: bool) -> RedFlag | None:
         match = _first(self.self_harm, text)
         if match and not _first(self.informational, text):
-            current, _ = self.reader.current(text, *match.span())
+            negated = _NEGATED_PHRASE.search(match.group(0)) is not None
+            current, _ = self.reader.current(text, *match.span(), ("negex", "hypothetical"),
+                                             ("negex",) if negated else ())
             if current and person:
                 return RedFlag("self_harm", HARD, match.group(0), ("self_harm",))
             if current:  # nobody named: still the crisis line first, then information
