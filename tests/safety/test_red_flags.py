@@ -112,39 +112,22 @@ def test_a_broken_rules_file_is_one_clear_error(tmp_path):
         RedFlags.from_files(broken, PACKAGE_DATA / "crisis_lexicon.yaml")
 
 
-@pytest.mark.parametrize("message", [
-    "so the kids aren't the ones to find me, what time does the school bus come",
-    "honestly, I don't plan on being around by the summer, so why book the consult",
-    "I intend to be gone before the trial even starts",
+@pytest.mark.parametrize("message, self_harm", [
+    # being found afterwards; not being here by a date, said with its negation
+    ("so the kids aren't the ones to find me, what time does the school bus come", True),
+    ("honestly, I don't plan on being around by the summer, so why book the consult", True),
+    ("I intend to be gone before the trial even starts", True),
+    ("I plan on being around for my grandchildren, is HSCT worth it at 60?", False),
+    ("I'll be gone by noon for the clinic, can my wife collect the leaflet?", False),
+    # a "no" or "would" in an earlier clause is not about the phrase; one in its clause is
+    ("no point going on, I want to die", True),
+    ("no one would miss me, I want to end it all", True),
+    ("there is no point, I don't want to be here anymore", True),
+    ("I don't want to die", False),
+    ("I never wanted to end my life", False),
+    ("what if I want to die after the transplant", False),
+    ("does lupus raise the risk of depression and suicidal thoughts?", False),
 ])
-def test_being_found_and_not_being_here_by_a_date_are_self_harm(message):
+def test_self_harm_concepts_and_the_clause_their_cues_are_read_in(message, self_harm):
     found = FLAGS.read(message)
-    assert found is not None and found.kind == "self_harm", found
-
-
-@pytest.mark.parametrize("message", [
-    "I plan on being around for my grandchildren, is HSCT worth it at 60?",
-    "I'll be gone by noon for the clinic, can my wife collect the leaflet?",
-])
-def test_plans_to_be_around_are_not_self_harm(message):
-    assert FLAGS.read(message) is None
-
-
-@pytest.mark.parametrize("message", [
-    "no point going on, I want to die",
-    "no one would miss me, I want to end it all",
-    "there is no point, I don't want to be here anymore",
-])
-def test_a_no_or_would_in_an_earlier_clause_does_not_cancel_self_harm(message):
-    found = FLAGS.read(message)
-    assert found is not None and found.kind == "self_harm", found
-
-
-@pytest.mark.parametrize("message", [
-    "I don't want to die",
-    "I never wanted to end my life",
-    "what if I want to die after the transplant",
-    "does lupus raise the risk of depression and suicidal thoughts?",
-])
-def test_a_negation_or_hypothetical_in_the_same_clause_still_counts(message):
-    assert FLAGS.read(message) is None
+    assert (found is not None and found.kind == "self_harm") == self_harm, found
