@@ -176,7 +176,8 @@ def test_topic_words_used_off_topic_stay_out_of_scope(real_engine, question):
 BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                 for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
                              "blind8", "blind9", "blind10", "blind11", "blind12",
-                             "blind13", "blind14", "blind15", "blind16")}
+                             "blind13", "blind14", "blind15", "blind16",
+                             "blind17")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
 # before the out-of-scope evidence check, blind6 before a retraining that did not land (its
@@ -188,7 +189,8 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # unsure off-topic reading with nothing in the library is out of scope), blind13 before the
 # retraining with train-14, blind14 before a retraining with train-15 that did not land,
 # blind15 before the self-harm concepts of being found and of not being here by a date,
-# blind16 before a retraining with train-16 that did not land; nothing was tuned on any of them.
+# blind16 before a retraining with train-16 that did not land, blind17 as a last fresh measure;
+# nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -215,10 +217,11 @@ NOT_YET_AT = {
     "blind13": {"personal_advice.precision": 0.714, "out_of_scope.recall": 0.711},
     "blind15": {"personal_advice.precision": 0.869, "unproven_clinic.precision": 0.833},
     "blind16": {"emergency.recall.self_harm": 0.98},
+    "blind17": {"emergency.recall.self_harm": 0.971, "out_of_scope.precision": 0.952},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
-# The informational messages of blind3, 4, 6, 8, 9, 10, 11, 14, 15 and 16 are mostly hard
+# The informational messages of blind3, 4, 6, 8, 9, 10, 11, 14, 15, 16 and 17 are mostly hard
 # negatives (fevers, rashes, grief, suicide as a subject, wills), written to frighten, so their
 # flag rates are higher.
 NOT_YET_UNDER = {
@@ -232,6 +235,7 @@ NOT_YET_UNDER = {
     "blind14": {"general.emergency_flag": 0.1},
     "blind15": {"general.emergency_flag": 0.329, "general.hard_emergency_kind": 0.086},
     "blind16": {"general.emergency_flag": 0.214, "general.hard_emergency_kind": 0.067},
+    "blind17": {"general.emergency_flag": 0.15, "general.hard_emergency_kind": 0.025},
 }
 
 
