@@ -100,16 +100,26 @@ def _without_concepts(message: str, history: Sequence[str], table: SynonymTable)
     as_typed = Resolution(message, None, ())
     said = [h for h in history if len(fold(h).split()) >= SAYS_SOMETHING_WORDS]
     own = [m for m in table.mentions(message) if m.kind in SUBJECT_KINDS]
-    if not said or own or not _leans(fold(message)):
+    folded = fold(message)
+    if not said or own or _SWITCH.search(folded) or not _leans(folded):
         return as_typed
     understood = f"{message.strip()} (after: {said[-1].strip()})"
     return Resolution(understood, understood, ())
 
 
+def _fragment(folded: str) -> tuple[bool, bool]:
+    """Whether a message is marked as a fragment at either end ("and for RA?", "MSCs as
+    well?"), and whether it is a few words long, counted without its leading marker ("and for
+    RA?" is one word long, "also is it safe to get the flu jab after HSCT" eight)."""
+    leading = _LEADING.match(folded)
+    marked = bool(leading or _TRAILING.search(folded))
+    words = folded[leading.end():].split() if leading else folded.split()
+    return marked, len(words) <= FRAGMENT_WORDS
+
+
 def _leans(folded: str) -> bool:
-    """Whether a message leans on an earlier one: it refers back or is a fragment."""
-    return bool(_REPLACEABLE.search(folded) or _LEANING.search(folded) or _LEADING.match(folded)
-                or len(folded.split()) <= FRAGMENT_WORDS) and not _SWITCH.search(folded)
+    """Whether a message leans on an earlier one: it refers back, or is a fragment."""
+    return bool(_REPLACEABLE.search(folded) or _LEANING.search(folded)) or any(_fragment(folded))
 
 
 def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
@@ -125,13 +135,7 @@ def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
     folded = fold(message)
     if _SWITCH.search(folded):
         return Resolution(message, None, own)  # announced as a new subject: nothing carried
-    leading = _LEADING.match(folded)
-    marked = bool(leading or _TRAILING.search(folded))
-    # A fragment counts its own words: "and for RA?" is one word long, "also is it safe to get
-    # the flu jab after HSCT" eight.
-    fragment = len(folded[leading.end():].split() if leading else folded.split()) \
-        <= FRAGMENT_WORDS
-    short = fragment or marked
+    marked, fragment = _fragment(folded)
     replaceable = _REPLACEABLE.search(folded)
     if names_subject and not (fragment and marked):
         # A new subject: a new topic, searched with the condition the person named before
@@ -140,7 +144,7 @@ def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
             return as_typed
         understood = f"{message.strip()} ({_phrase(kept)})"
         return Resolution(understood, understood, as_typed.topic)
-    if replaceable is None and _LEANING.search(folded) is None and not short:
+    if not _leans(folded):
         return as_typed  # a full question about something the concept table does not know
     inherited = tuple(m for m in topic if m.kind not in own_kinds)
     merged = _ordered(own + inherited)

@@ -59,6 +59,11 @@ def _looks_like_a_name(word: str) -> bool:
     return any(ch.isupper() for ch in word[1:])
 
 
+def _phrase_key(phrase: str) -> str:
+    """A phrase as the sound-alike table is looked up: folded, single-spaced."""
+    return " ".join(fold(phrase).split())
+
+
 def _form(word: str) -> str:
     """What forms of one word share: the stem, with UK "ae"/"oe" read as US "e"."""
     return stem(word.replace("ae", "e").replace("oe", "e"))
@@ -74,7 +79,8 @@ class Speller:
         self._vocabulary = dict(vocabulary)
         # Real words typed for another ("stem sell", "side affects"): no dictionary sees them,
         # so the concept table lists the phrases, and only whole phrases are replaced.
-        self._sound_alikes = {fold(k): v for k, v in (sound_alikes or {}).items()}
+        self._sound_alikes = {_phrase_key(k): v for k, v in (sound_alikes or {}).items()
+                              if _phrase_key(k)}
         self._phrases = re.compile(r"(?<![\w-])(?:" + "|".join(
             r"\s+".join(map(re.escape, phrase.split()))
             for phrase in sorted(self._sound_alikes, key=len, reverse=True)) + r")(?![\w-])",
@@ -100,7 +106,9 @@ class Speller:
         corrections: list[Correction] = []
 
         def fix(match: re.Match[str]) -> str:
-            meant = self._sound_alikes[" ".join(fold(match.group(0)).split())]
+            meant = self._sound_alikes.get(_phrase_key(match.group(0)))
+            if meant is None:  # a case variant folding reads differently: leave it as typed
+                return match.group(0)
             corrections.append(Correction(match.group(0), meant))
             return meant
 

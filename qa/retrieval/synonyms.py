@@ -79,11 +79,12 @@ class SynonymTable:
             groups = [_group(item, number) for number, item in enumerate(raw, start=1)]
             alikes = data.get("sound_alikes") or {}
             if not isinstance(alikes, dict) or not all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in alikes.items()):
+                    isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip()
+                    for k, v in alikes.items()):
                 raise ValueError("'sound_alikes' must map a phrase to a phrase")
         except (OSError, yaml.YAMLError, ValueError, AttributeError, TypeError) as exc:
             raise ConfigError(f"cannot read synonym table {path}: {exc}") from exc
-        return cls(groups, {fold(k).strip(): v.strip() for k, v in alikes.items()})
+        return cls(groups, {k.strip(): v.strip() for k, v in alikes.items()})
 
     @classmethod
     def of_terms(cls, groups: list[list[str]], kind: str = "topic") -> SynonymTable:

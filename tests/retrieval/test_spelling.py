@@ -86,3 +86,9 @@ def test_a_real_word_typed_for_another_is_corrected_only_as_a_listed_phrase():
     assert [(c.typed, c.corrected) for c in corrections] == [("Stem  Sell", "stem cell"),
                                                              ("trails", "trials")]
     assert speller.correct("I sell stem ginger to trailsmen")[1] == []  # only whole phrases
+
+
+def test_sound_alike_phrases_are_looked_up_however_they_were_spaced_in_the_table():
+    speller = Speller({"stem": 9, "cell": 9}, known=frozenset({"sell", "stem"}),
+                      sound_alikes={"Stem   Sell": "stem cell", "  ": "ignored"})
+    assert speller.correct("a stem sell transplant")[0] == "a stem cell transplant"

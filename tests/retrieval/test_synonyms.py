@@ -1,5 +1,7 @@
 """The concept table: expansions for retrieval, and which concepts a text names."""
 
+import pytest
+
 from qa.evaluation import read_gold
 from qa.retrieval.synonyms import SynonymTable
 from qa.settings import PACKAGE_DATA
@@ -60,3 +62,13 @@ def test_the_one_pass_first_test_never_skips_a_group_the_regex_would_match():
     expanded = [TABLE.expand(q) for q in questions]
     assert expanded == [by_regex_only(q) for q in questions]
     assert sum(e != q for e, q in zip(expanded, questions)) > 50  # many questions do expand
+
+
+@pytest.mark.parametrize("alikes", ["{stem sell: ''}", "{'': stem cell}", "[stem sell]"])
+def test_a_bad_sound_alike_table_is_one_clear_error(tmp_path, alikes):
+    from qa.errors import ConfigError
+
+    path = tmp_path / "synonyms.yaml"
+    path.write_text(f"groups: []\nsound_alikes: {alikes}\n")
+    with pytest.raises(ConfigError, match="sound_alikes"):
+        SynonymTable.from_file(path)

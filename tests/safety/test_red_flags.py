@@ -51,6 +51,9 @@ def test_an_event_dated_in_an_earlier_year_is_past_and_this_years_is_not():
     # a season is not dated: in December "last autumn" may be weeks ago
     found = FLAGS.read(f"had my transplant in {this_year}, ten days ago, now fever 39 and shaking")
     assert found is not None and found.strength == HARD
+    # a number that is not a year is not a date ("in 20 minutes" used to read as past)
+    found = FLAGS.read("in 20 minutes he started shivering hard, day 9 after his transplant")
+    assert found is not None and found.strength == HARD
 
 
 def test_asking_how_to_die_is_a_self_harm_flag_even_without_a_person():
