@@ -33,7 +33,8 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind5": ("blind5", "CA", "CB"), "blind6": ("blind6", "CD", "CC"),
           "blind7": ("blind7", None, "CE"), "blind8": ("blind8", None, "CF"),
           "blind9": ("blind9", "CG", None), "blind10": ("blind10", None, "CH"),
-          "blind11": ("blind11", "CI", None),
+          "blind11": ("blind11", "CI", None), "blind12": ("blind12", None, "CJ"),
+          "blind13": ("blind13", "CK", None),
           "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 
