@@ -142,17 +142,22 @@ class Speller:
             return split
         limit = 1 if len(word) <= 5 else 2
         found = self._nearest(word, self._candidates, self._vocabulary, limit)
-        if found is None and len(word) > 5:
+        if len(word) > 5 and (found is None or found[1] > 1):
+            # A library word two edits away loses to an English word one edit away ("biotine"
+            # is "biotin", not the library's "nicotine"): the nearer reading is the likelier.
             # Restricted transpositions (OSA) are enough for typing slips and several times
             # faster than full Damerau-Levenshtein over the English list's 80k words.
-            found = self._nearest(word, self._english_words(len(word)), self._english, limit,
-                                  OSA.distance)
-        return found
+            english = self._nearest(word, self._english_words(len(word)), self._english,
+                                    limit if found is None else found[1] - 1, OSA.distance)
+            if english is not None:
+                found = english
+        return None if found is None else found[0]
 
     def _nearest(self, word: str, candidates: list[str], counts: Mapping[str, int],
                  limit: int, scorer: Callable[..., Any] = DamerauLevenshtein.distance
-                 ) -> str | None:
-        """The one nearest candidate within `limit` edits, or None when it is not clear."""
+                 ) -> tuple[str, int] | None:
+        """The one nearest candidate within `limit` edits and its distance, or None when it is
+        not clear."""
         found = process.extract(word, candidates, scorer=scorer, score_cutoff=limit, limit=5)
         if not found:
             return None
@@ -167,7 +172,7 @@ class Speller:
         if len(ranked) > 1 and sum(counts.get(w, 0) for w in ranked[0]) \
                 < 10 * sum(counts.get(w, 0) for w in ranked[1]):
             return None
-        return max(ranked[0], key=lambda w: counts.get(w, 0))
+        return max(ranked[0], key=lambda w: counts.get(w, 0)), int(best)
 
     def _english_words(self, length: int) -> list[str]:
         """English words within two letters of `length` (no nearer one can be two edits away),

@@ -144,14 +144,6 @@ class Context:
             doc = component(doc)
         entity = doc.ents[0]
         return {reading: bool(getattr(entity._, reading)) for reading in self.readings}
-        doc.ents = [span]
-        for _, component in self.nlp.pipeline:
-            doc = component(doc)
-        entity = doc.ents[0]
-        for reading in self.readings:
-            if getattr(entity._, reading):
-                return False, {"negex": "negated"}.get(reading, reading)
-        return True, ""
 
 
 def _past_years(words: Sequence[str]) -> list[str]:

@@ -92,3 +92,10 @@ def test_sound_alike_phrases_are_looked_up_however_they_were_spaced_in_the_table
     speller = Speller({"stem": 9, "cell": 9}, known=frozenset({"sell", "stem"}),
                       sound_alikes={"Stem   Sell": "stem cell", "  ": "ignored"})
     assert speller.correct("a stem sell transplant")[0] == "a stem cell transplant"
+
+
+def test_an_english_word_one_edit_away_beats_a_library_word_two_edits_away():
+    speller = Speller({"nicotine": 30, "lupus": 40}, known=frozenset({"biotin", "husband"}))
+    assert speller.correct_word("biotine") == "biotin"   # not the library's "nicotine"
+    # With no nearer English word, the library word two edits away still wins.
+    assert speller.correct_word("nicotinne") == "nicotine"
