@@ -34,7 +34,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind7": ("blind7", None, "CE"), "blind8": ("blind8", None, "CF"),
           "blind9": ("blind9", "CG", None), "blind10": ("blind10", None, "CH"),
           "blind11": ("blind11", "CI", None), "blind12": ("blind12", None, "CJ"),
-          "blind13": ("blind13", "CK", None),
+          "blind13": ("blind13", "CK", None), "blind14": ("blind14", None, "CL"),
           "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 

@@ -21,6 +21,8 @@ def test_acronyms_spellings_and_brands_expand():
     assert "alemtuzumab" in TABLE.expand("how is lemtrada different from hsct?")
     assert "ocrelizumab" in TABLE.expand("Ocrevus or a transplant?")
     assert "lemtrada" in TABLE.expand("alemtuzumab side effects")  # generic → brand too
+    # People ask about eligibility; the library writes of candidacy and candidates.
+    assert "candidacy" in TABLE.expand("who is eligible for hsct?")
 
 
 def test_general_topics_are_recognised_but_not_added_to_searches():
