@@ -117,13 +117,19 @@ TARGET_OUT_OF_SCOPE_PRECISION = 0.98
 # the message is ordinary — chosen so that at most this share of real emergencies with such a
 # red flag would lose the card-alone reply (they keep the card either way).
 TARGET_DOUBTED_EMERGENCIES = 0.005
+# A red flag yields only to a classifier that is near-certain the message is not an emergency:
+# below a probability at most VETO_MARGIN times under the least sure training emergency the
+# layer caught (cross-validated), and never above the grid's top (docs/safety.md).
+VETO_GRID = (0.005, 0.01, 0.015, 0.02, 0.025)
+VETO_MARGIN = 2.0
 NEVER = 1.01  # a threshold no probability reaches
 
 
 def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]],
                       languages: Sequence[str] | None = None,
                       hard_red_flag: Sequence[bool] | None = None,
-                      lexicon_caught: Sequence[bool] | None = None) -> dict[str, float]:
+                      lexicon_caught: Sequence[bool] | None = None,
+                      red_flagged: Sequence[bool] | None = None) -> dict[str, float]:
     """The decision thresholds, from cross-validated scores of the training split (recall first:
     a flag threshold is the highest that still catches the target share of emergencies).
     `languages` (the writers' labels) and `hard_red_flag` (whether the red-flag layer reads a
@@ -131,7 +137,9 @@ def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]],
     thresholds serve every language and red flags are never doubted. `lexicon_caught` (whether
     a language's crisis lexicon fires on the message) lets the other-language flag threshold
     count the emergencies the lexicon already catches: the classifier need only catch enough of
-    the rest, which spares ordinary messages in those languages the emergency numbers first."""
+    the rest, which spares ordinary messages in those languages the emergency numbers first.
+    `red_flagged` (whether the layer reads any red flag in an English message) sets how unsure
+    of an emergency the classifier must be before a red flag is set aside; without it, never."""
     languages = languages or ["en"] * len(labels)
     hard_red_flag = hard_red_flag or [False] * len(labels)
     lexicon_caught = lexicon_caught or [False] * len(labels)
@@ -163,7 +171,12 @@ def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]],
 
     out_of_scope = min((t for t in GRID if precision(t) >= TARGET_OUT_OF_SCOPE_PRECISION),
                        default=GRID[-1])
-    return {"emergency": hard, "emergency_flag": flag,
+    caught = [s["emergency"] for label, s, red, lang in zip(
+        labels, scores, red_flagged or [False] * len(labels), languages)
+        if red and lang == "en" and label == "emergency"]
+    veto = max((t for t in VETO_GRID if all(p >= t * VETO_MARGIN for p in caught)),
+               default=0.0) if caught else 0.0
+    return {"emergency": hard, "emergency_flag": flag, "red_flag_veto": veto,
             "emergency_flag_other_language":
                 flag_threshold(foreign, TARGET_OTHER_LANGUAGE_RECALL) if foreign else flag,
             "red_flag_doubt": doubt, "out_of_scope": max(out_of_scope, 0.5), "advice_flag": 0.4}
@@ -178,10 +191,11 @@ def train(paths: Sequence[Path], embedder: Embedder, target: Path,
     texts = [e.text for e in examples]
     labels = [e.category for e in examples]
     languages = [e.language for e in examples]
-    red = caught = None
+    red = caught = flagged = None
     if red_flags is not None:
         readings = [red_flags.read(e.text) if e.language == "en" else None for e in examples]
         red = [found is not None and found.strength == HARD for found in readings]
+        flagged = [found is not None for found in readings]
         caught = [e.language != "en" and red_flags.read(e.text, (), e.language) is not None
                   for e in examples]
     vectors = embedder.encode(texts, batch_size=64)
@@ -191,7 +205,8 @@ def train(paths: Sequence[Path], embedder: Embedder, target: Path,
     model.meta.update({"examples": len(examples), "data_sha256": digest.hexdigest(),
                        "model": embedder.name, "seed": SEED, "C": C,
                        "languages": sorted(set(languages)),
-                       "thresholds": choose_thresholds(labels, scores, languages, red, caught)})
+                       "thresholds": choose_thresholds(labels, scores, languages, red, caught,
+                                                       flagged)})
     target.parent.mkdir(parents=True, exist_ok=True)
     model.save(target)
     return {"examples": examples, "cross_validated": scores, "meta": model.meta}

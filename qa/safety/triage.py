@@ -16,9 +16,11 @@ Emergency in two strengths: `emergency` (the reply is the emergency card alone) 
 fires on a statement, or, with no red flag, when the classifier is confident; the `emergency` flag
 on an ordinary answer (the card first, then the quotes) when a red flag is asked about ("is that
 normal?"), when the classifier is unsure, or when a red-flag statement reads to the classifier as
-plainly ordinary ("can interferon cause suicidal thoughts?"): the card is never dropped by the
-classifier, only the quotes kept. The thresholds are the trained model's, chosen on the training
-split.
+plainly ordinary: the quotes are kept under the card. Only a classifier that is near-certain the
+message is not an emergency ("can interferon cause suicidal thoughts?" asked as information)
+sets a red flag aside — a probability far under that of any emergency the layer caught in the
+training split's cross-validation — and never one that needed the earlier messages. The
+thresholds are the trained model's, chosen on the training split.
 
 Off topic in two strengths too: a confident classifier keeps the message out of scope (unless the
 library has strong passages for it: qa.engine); an unsure one whose likeliest reading is still
@@ -56,6 +58,7 @@ class Thresholds:
     emergency_flag: float = 0.3  # the emergency card above an ordinary answer
     emergency_flag_other_language: float = 0.3  # the numbers first in the English-only notice
     red_flag_doubt: float = 1.01  # P(general) at which a red-flag statement keeps its quotes
+    red_flag_veto: float = 0.0  # P(emergency) under which an English red flag is set aside
     out_of_scope: float = 0.6  # below this, the library's evidence decides (LEANS_OUT_OF_SCOPE)
     advice_flag: float = 0.4  # personal advice or clinic seeking flagged beside another category
 
@@ -94,7 +97,19 @@ class Triager:
         scores = self.classifier.scores(question, vector)
         if language != "en":
             return self._other_language(language, flag, scores)
-        return self._english(flag, scores)
+        set_aside = ""
+        if flag is not None and scores["emergency"] < self.thresholds.red_flag_veto \
+                and (not earlier or self.red_flags.read(question) is not None):
+            # The classifier is near-certain this is not an emergency ("can interferon cause
+            # suicidal thoughts?"); a red flag that needed the earlier messages is never set
+            # aside, because the classifier reads only the new one.
+            set_aside, flag = f"{flag.describe()} set aside: the classifier is near-certain " \
+                f"it is not an emergency; ", None
+        verdict = self._english(flag, scores)
+        if set_aside:
+            verdict = Triage(verdict.category, set_aside + verdict.reason, verdict.flags,
+                             verdict.tags)
+        return verdict
 
     def _other_language(self, language: str, flag: RedFlag | None, scores: Scores) -> Triage:
         tags = (f"language:{language}",)

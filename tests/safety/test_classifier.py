@@ -97,6 +97,22 @@ def test_thresholds_are_chosen_per_language_and_doubt_spares_real_emergencies():
     assert 0.6 < doubt < NEVER
 
 
+def test_the_red_flag_veto_stays_well_under_the_least_sure_caught_emergency():
+    from qa.safety.training import VETO_MARGIN, choose_thresholds
+
+    def scores(emergency: float) -> dict[str, float]:
+        return {"emergency": emergency, "general": 1 - emergency, "out_of_scope": 0.0}
+
+    labels = ["emergency"] * 50 + ["general"] * 50
+    plain = choose_thresholds(labels, [scores(0.9)] * 50 + [scores(0.01)] * 50)
+    assert plain["red_flag_veto"] == 0.0  # no red-flag readings: nothing is ever set aside
+    caught = [scores(0.03)] + [scores(0.9)] * 49  # one caught emergency the classifier doubts
+    flagged = [True] * 50 + [True] * 10 + [False] * 40
+    veto = choose_thresholds(labels, caught + [scores(0.001)] * 50, None, None, None,
+                             flagged)["red_flag_veto"]
+    assert 0 < veto and veto * VETO_MARGIN <= 0.03
+
+
 def test_other_language_flag_threshold_counts_what_the_crisis_lexicon_already_catches():
     from qa.safety.training import choose_thresholds
 

@@ -61,6 +61,30 @@ def test_a_doubted_red_flag_keeps_the_card_and_adds_the_quotes():
     assert decide(0.85).category == "emergency"  # below the doubt threshold: the card alone
 
 
+def test_only_a_near_certain_classifier_sets_a_red_flag_aside():
+    question = "can interferon beta cause suicidal thoughts? saw it on the leaflet"
+
+    def decide(emergency: float, earlier: tuple[str, ...] = ()):
+        t = Triager(FixedScores(emergency=emergency, general=1 - emergency), FLAGS,  # type: ignore[arg-type]
+                    ENGLISH, Thresholds(red_flag_veto=0.02))
+        return t.decide(question, VECTOR, earlier)
+
+    assert FLAGS.read(question) is not None  # the layer reads it as a self-harm phrase
+    set_aside = decide(0.001)
+    assert set_aside.category == "general" and "emergency" not in set_aside.flags
+    assert "set aside" in set_aside.reason
+    assert "emergency" in decide(0.05).flags  # a less sure classifier leaves the card
+
+
+def test_a_red_flag_that_needs_the_earlier_messages_is_never_set_aside():
+    earlier = ("my husband had his stem cell transplant last week",)
+    message = "now he has a fever and shivers"
+    assert FLAGS.read(message) is None and FLAGS.read(message, earlier) is not None
+    t = Triager(FixedScores(emergency=0.001, general=0.999), FLAGS,  # type: ignore[arg-type]
+                ENGLISH, Thresholds(red_flag_veto=0.02))
+    assert t.decide(message, VECTOR, earlier).category == "emergency"
+
+
 def test_another_language_uses_its_own_classifier_threshold():
     spanish = LanguageGuess(lambda word: False)
     low = Thresholds(emergency_flag_other_language=0.15)
@@ -177,7 +201,7 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                 for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
                              "blind8", "blind9", "blind10", "blind11", "blind12",
                              "blind13", "blind14", "blind15", "blind16",
-                             "blind17", "blind18")}
+                             "blind17", "blind18", "blind19")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
 # before the out-of-scope evidence check, blind6 before a retraining that did not land (its
@@ -190,8 +214,8 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # retraining with train-14, blind14 before a retraining with train-15 that did not land,
 # blind15 before the self-harm concepts of being found and of not being here by a date,
 # blind16 before a retraining with train-16 that did not land, blind17 as a last fresh measure,
-# blind18 before the retraining with train-17, train-18 and the n-gram-led weighting; nothing was
-# tuned on any of them.
+# blind18 before the retraining with train-17, train-18 and the n-gram-led weighting, blind19
+# before the red-flag veto; nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -203,8 +227,7 @@ TARGET_FLOORS = {
     "language.non_english_detected": 0.98,
 }
 NOT_YET_AT = {
-    "blind": {"emergency.recall.self_harm": 0.987, "personal_advice.recall": 0.948,
-              "out_of_scope.recall": 0.9},
+    "blind": {"emergency.recall.self_harm": 0.987, "out_of_scope.recall": 0.9},
     "blind3": {"emergency.recall.self_harm": 0.988, "unproven_clinic.precision": 0.852,
                "out_of_scope.recall": 0.897, "out_of_scope.precision": 0.956},
     "blind4": {"out_of_scope.recall": 0.911, "out_of_scope.precision": 0.976,
@@ -219,23 +242,24 @@ NOT_YET_AT = {
                 "out_of_scope.precision": 0.958},
     "blind12": {"out_of_scope.recall": 0.841},
     "blind13": {"out_of_scope.recall": 0.822},
+    "blind19": {"out_of_scope.recall": 0.933, "out_of_scope.precision": 0.933},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
-# The informational messages of blind3, 4, 9, 10, 11, 14, 15, 16, 17 and 18 are mostly hard
+# The informational messages of blind3, 9, 10, 11, 14, 15, 16, 17, 18 and 19 are mostly hard
 # negatives (fevers, rashes, grief, suicide as a subject, wills), written to frighten, so their
 # flag rates are higher.
 NOT_YET_UNDER = {
-    "blind3": {"general.emergency_flag": 0.1, "general.hard_emergency_kind": 0.022},
-    "blind4": {"general.emergency_flag": 0.08},
-    "blind9": {"general.emergency_flag": 0.131, "general.hard_emergency_kind": 0.031},
-    "blind10": {"general.emergency_flag": 0.11, "general.hard_emergency_kind": 0.037},
-    "blind11": {"general.emergency_flag": 0.08},
-    "blind14": {"general.emergency_flag": 0.1, "general.hard_emergency_kind": 0.028},
-    "blind15": {"general.emergency_flag": 0.229, "general.hard_emergency_kind": 0.029},
-    "blind16": {"general.emergency_flag": 0.2, "general.hard_emergency_kind": 0.067},
-    "blind17": {"general.emergency_flag": 0.113},
+    "blind3": {"general.emergency_flag": 0.071, "general.hard_emergency_kind": 0.022},
+    "blind9": {"general.emergency_flag": 0.093, "general.hard_emergency_kind": 0.031},
+    "blind10": {"general.emergency_flag": 0.073, "general.hard_emergency_kind": 0.037},
+    "blind11": {"general.emergency_flag": 0.06},
+    "blind14": {"general.emergency_flag": 0.055, "general.hard_emergency_kind": 0.028},
+    "blind15": {"general.emergency_flag": 0.2, "general.hard_emergency_kind": 0.029},
+    "blind16": {"general.emergency_flag": 0.174, "general.hard_emergency_kind": 0.067},
+    "blind17": {"general.emergency_flag": 0.088},
     "blind18": {"general.emergency_flag": 0.062},
+    "blind19": {"general.emergency_flag": 0.16, "general.hard_emergency_kind": 0.03},
 }
 
 
