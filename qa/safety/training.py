@@ -171,11 +171,11 @@ def choose_thresholds(labels: Sequence[str], scores: Sequence[dict[str, float]],
 
     out_of_scope = min((t for t in GRID if precision(t) >= TARGET_OUT_OF_SCOPE_PRECISION),
                        default=GRID[-1])
-    caught = [s["emergency"] for label, s, red, lang in zip(
+    caught_by_layer = [s["emergency"] for label, s, red, lang in zip(
         labels, scores, red_flagged or [False] * len(labels), languages)
         if red and lang == "en" and label == "emergency"]
-    veto = max((t for t in VETO_GRID if all(p >= t * VETO_MARGIN for p in caught)),
-               default=0.0) if caught else 0.0
+    veto = max((t for t in VETO_GRID if all(p >= t * VETO_MARGIN for p in caught_by_layer)),
+               default=0.0) if caught_by_layer else 0.0
     return {"emergency": hard, "emergency_flag": flag, "red_flag_veto": veto,
             "emergency_flag_other_language":
                 flag_threshold(foreign, TARGET_OTHER_LANGUAGE_RECALL) if foreign else flag,
