@@ -229,8 +229,10 @@ class RedFlags:
         return found or self._symptom(text, before, person is not None, asking)
 
     def _self_harm(self, text: str, person: bool, asking: bool) -> RedFlag | None:
-        match = _first(self.self_harm, text)
-        if match and not _first(self.informational, text):
+        # Every phrase is read, not only the first: "not suicidal in the dramatic way, I just
+        # ordered an exit bag" negates the first and states the second.
+        matches = self.self_harm.finditer(text) if self.self_harm is not None else ()
+        for match in matches if not _first(self.informational, text) else ():
             negated = _NEGATED_PHRASE.search(match.group(0)) is not None
             current, _ = self.reader.current(text, *match.span(), ("negex", "hypothetical"),
                                              ("negex",) if negated else ())

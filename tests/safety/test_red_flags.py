@@ -56,6 +56,26 @@ def test_an_event_dated_in_an_earlier_year_is_past_and_this_years_is_not():
     assert found is not None and found.strength == HARD
 
 
+@pytest.mark.parametrize("message", [
+    # A negated first phrase does not hide a stated second one.
+    "not suicidal in the dramatic way, I just ordered the stuff for an exit bag",
+    "I'm not suicidal exactly. I just don't want to wake up.",
+    # A method named in passing.
+    "tonight ive been sitting in the car in the garage with the engine running",
+])
+def test_every_self_harm_phrase_is_read_and_a_method_named_is_a_plan(message):
+    found = FLAGS.read(message)
+    assert found is not None and found.kind == "self_harm"
+
+
+@pytest.mark.parametrize("message", [
+    "I'm not suicidal, I just want to know the relapse rate after HSCT",
+    "my car is in the garage for its MOT, can someone drive me to the infusion?",
+])
+def test_denials_and_everyday_garages_stay_silent(message):
+    assert FLAGS.read(message) is None
+
+
 def test_asking_how_to_die_is_a_self_harm_flag_even_without_a_person():
     found = FLAGS.read("what is the most painless way to go?")
     assert found is not None and found.kind == "self_harm"

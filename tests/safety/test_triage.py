@@ -201,7 +201,7 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                 for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
                              "blind8", "blind9", "blind10", "blind11", "blind12",
                              "blind13", "blind14", "blind15", "blind16",
-                             "blind17", "blind18", "blind19")}
+                             "blind17", "blind18", "blind19", "blind20")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
 # before the out-of-scope evidence check, blind6 before a retraining that did not land (its
@@ -215,7 +215,8 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # blind15 before the self-harm concepts of being found and of not being here by a date,
 # blind16 before a retraining with train-16 that did not land, blind17 as a last fresh measure,
 # blind18 before the retraining with train-17, train-18 and the n-gram-led weighting, blind19
-# before the red-flag veto; nothing was tuned on any of them.
+# before the red-flag veto, blind20 before the red-flag layer read every self-harm phrase and
+# named methods; nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -227,9 +228,9 @@ TARGET_FLOORS = {
     "language.non_english_detected": 0.98,
 }
 NOT_YET_AT = {
-    "blind": {"emergency.recall.self_harm": 0.987, "out_of_scope.recall": 0.9},
-    "blind3": {"emergency.recall.self_harm": 0.988, "unproven_clinic.precision": 0.852,
-               "out_of_scope.recall": 0.897, "out_of_scope.precision": 0.956},
+    "blind": {"out_of_scope.recall": 0.9},
+    "blind3": {"unproven_clinic.precision": 0.852, "out_of_scope.recall": 0.897,
+               "out_of_scope.precision": 0.956},
     "blind4": {"out_of_scope.recall": 0.911, "out_of_scope.precision": 0.976,
                "language.non_english_detected": 0.953},
     "blind5": {"personal_advice.recall": 0.933, "unproven_clinic.precision": 0.833,
@@ -243,10 +244,13 @@ NOT_YET_AT = {
     "blind12": {"out_of_scope.recall": 0.841},
     "blind13": {"out_of_scope.recall": 0.822},
     "blind19": {"out_of_scope.recall": 0.933, "out_of_scope.precision": 0.933},
+    "blind20": {"emergency.recall": 0.975, "emergency.recall.self_harm": 0.966,
+                "personal_advice.recall": 0.933, "personal_advice.precision": 0.666,
+                "out_of_scope.recall": 0.933, "out_of_scope.precision": 0.666},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
-# The informational messages of blind3, 9, 10, 11, 14, 15, 16, 17, 18 and 19 are mostly hard
+# The informational messages of blind3, 9, 10, 11 and 14-20 are mostly hard
 # negatives (fevers, rashes, grief, suicide as a subject, wills), written to frighten, so their
 # flag rates are higher.
 NOT_YET_UNDER = {
@@ -260,6 +264,7 @@ NOT_YET_UNDER = {
     "blind17": {"general.emergency_flag": 0.088},
     "blind18": {"general.emergency_flag": 0.062},
     "blind19": {"general.emergency_flag": 0.16, "general.hard_emergency_kind": 0.03},
+    "blind20": {"general.emergency_flag": 0.134, "general.hard_emergency_kind": 0.067},
 }
 
 
