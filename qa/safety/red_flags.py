@@ -231,15 +231,16 @@ class RedFlags:
     def _self_harm(self, text: str, person: bool, asking: bool) -> RedFlag | None:
         # Every phrase is read, not only the first: "not suicidal in the dramatic way, I just
         # ordered an exit bag" negates the first and states the second.
-        matches = self.self_harm.finditer(text) if self.self_harm is not None else ()
-        for match in matches if not _first(self.informational, text) else ():
-            negated = _NEGATED_PHRASE.search(match.group(0)) is not None
-            current, _ = self.reader.current(text, *match.span(), ("negex", "hypothetical"),
-                                             ("negex",) if negated else ())
-            if current and person:
-                return RedFlag("self_harm", HARD, match.group(0), ("self_harm",))
-            if current:  # nobody named: still the crisis line first, then information
-                return RedFlag("self_harm", FLAG, match.group(0), ("self_harm",))
+        if self.self_harm is not None and not _first(self.informational, text):
+            for match in self.self_harm.finditer(text):
+                negated = _NEGATED_PHRASE.search(match.group(0)) is not None
+                current, _ = self.reader.current(text, *match.span(), ("negex", "hypothetical"),
+                                                 ("negex",) if negated else ())
+                # Someone named, or a time that places it now: the card alone; nobody named:
+                # still the crisis line first, then information.
+                if current:
+                    return RedFlag("self_harm", HARD if person else FLAG, match.group(0),
+                                   ("self_harm",))
         asked = _first(self.self_harm_asking, text)
         if asked:
             return RedFlag("self_harm", HARD if person else FLAG, asked.group(0), ("self_harm",))
