@@ -35,6 +35,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind9": ("blind9", "CG", None), "blind10": ("blind10", None, "CH"),
           "blind11": ("blind11", "CI", None), "blind12": ("blind12", None, "CJ"),
           "blind13": ("blind13", "CK", None), "blind14": ("blind14", None, "CL"),
+          "blind15": ("blind15", "CN", "CM"),
           "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 
