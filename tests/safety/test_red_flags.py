@@ -82,6 +82,25 @@ def test_asking_how_to_die_is_a_self_harm_flag_even_without_a_person():
 
 
 @pytest.mark.parametrize("message", [
+    "how many would kill someone my size, the amitriptyline I mean",
+    "what would happen if I took them all, I have two months of pregabalin saved up",
+    "is the box of paracetamol in my drawer enough to end it",
+])
+def test_asking_about_a_lethal_amount_of_ones_medicines_is_self_harm(message):
+    found = FLAGS.read(message)
+    assert found is not None and found.kind == "self_harm" and found.strength == HARD, found
+
+
+@pytest.mark.parametrize("message", [
+    "would it kill me to skip one dose of my tecfidera on holiday",
+    "would a lower dose of prednisolone do the job",
+    "is my EDSS low enough to do it or is it too late for hsct",
+])
+def test_idioms_about_doses_are_not_lethal_amount_questions(message):
+    assert FLAGS.read(message) is None
+
+
+@pytest.mark.parametrize("message", [
     "how common is fever after aHSCT?",
     "what is the suicide risk in MS?",
     "I don't have a fever after my infusion",
