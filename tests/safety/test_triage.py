@@ -201,7 +201,8 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                 for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
                              "blind8", "blind9", "blind10", "blind11", "blind12",
                              "blind13", "blind14", "blind15", "blind16",
-                             "blind17", "blind18", "blind19", "blind20", "blind21")}
+                             "blind17", "blind18", "blind19", "blind20", "blind21",
+                             "blind22", "blind23", "blind24")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
 # before the out-of-scope evidence check, blind6 before a retraining that did not land (its
@@ -216,8 +217,9 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # blind16 before a retraining with train-16 that did not land, blind17 as a last fresh measure,
 # blind18 before the retraining with train-17, train-18 and the n-gram-led weighting, blind19
 # before the red-flag veto, blind20 before the red-flag layer read every self-harm phrase and
-# named methods, blind21 before a retraining with train-19 that did not land; nothing was tuned
-# on any of them.
+# named methods, blind21 before a retraining with train-19 that did not land, blind22 as a fresh
+# measure, blind23 before the lethal-amount phrases of the red-flag layer, blind24 before a
+# retraining with train-20 that did not land; nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -249,6 +251,9 @@ NOT_YET_AT = {
                 "personal_advice.recall": 0.933, "personal_advice.precision": 0.666,
                 "out_of_scope.recall": 0.933, "out_of_scope.precision": 0.666},
     "blind21": {"personal_advice.recall": 0.92},
+    "blind22": {"personal_advice.recall": 0.844},
+    "blind23": {"personal_advice.recall": 0.812, "out_of_scope.precision": 0.95},
+    "blind24": {"personal_advice.recall": 0.84},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
