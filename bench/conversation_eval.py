@@ -36,6 +36,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind11": ("blind11", "CI", None), "blind12": ("blind12", None, "CJ"),
           "blind13": ("blind13", "CK", None), "blind14": ("blind14", None, "CL"),
           "blind15": ("blind15", "CN", "CM"),
+          "blind16": ("blind16", None, "CO"),
           "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 
