@@ -37,6 +37,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind13": ("blind13", "CK", None), "blind14": ("blind14", None, "CL"),
           "blind15": ("blind15", "CN", "CM"),
           "blind16": ("blind16", None, "CO"),
+          "blind17": ("blind17", None, "CP"),
           "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 
