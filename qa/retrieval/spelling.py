@@ -10,6 +10,8 @@ run-together word ("stemcell") into two known words. Candidates that are forms o
 ("relapse", "relapses"; "anaemia", "anemia") count as one. A word the library never uses may
 still be misspelt ("congnitive", "incontinance"): when no library word is near, the nearest
 English word is taken if it is a clear favourite, so the model reads the word that was meant.
+A word spelt by ear ("loopus", "nefritis", "cyclofosfamide") becomes the library word that
+sounds the same (jellyfish's phonetic codes), even when another word is nearer in letters.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import jellyfish
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, DamerauLevenshtein
 
@@ -93,6 +96,12 @@ class Speller:
         self._english = english_counts() if known is None else {w: 1 for w in known}
         self._known = english_words() if known is None else known
         self._english_candidates: dict[int, list[str]] = {}  # by a word's length, on first need
+        # The library's words by how they sound (their Metaphone code), for words spelt by ear.
+        self._sounds: dict[str, list[str]] = {}
+        for library_word in self._vocabulary:
+            if len(library_word) > MIN_LENGTH and _LETTERS.match(library_word):
+                self._sounds.setdefault(jellyfish.metaphone(library_word), []).append(
+                    library_word)
 
     def correct(self, text: str) -> tuple[str, list[Correction]]:
         """The text with confident corrections applied, and what was corrected."""
@@ -151,6 +160,12 @@ class Speller:
                                     limit if found is None else found[1] - 1, OSA.distance)
             if english is not None:
                 found = english
+        # Spelt by ear: a library word that sounds the same wins over one nearer in letters
+        # ("loopus" is lupus, not loops); with a nearer word at hand, only a word that sounds
+        # the same to both codes does ("shoud" stays should, not short).
+        heard = self._by_sound(word, strict=found is not None)
+        if heard is not None:
+            return heard
         return None if found is None else found[0]
 
     def _nearest(self, word: str, candidates: list[str], counts: Mapping[str, int],
@@ -162,17 +177,32 @@ class Speller:
         if not found:
             return None
         best = min(distance for _, distance, _ in found)
-        # Tied candidates that are forms of one word ("relapse", "relapses") count as one; a tie
-        # between different words is resolved only by a clear favourite (ten times as common).
-        groups: dict[str, list[str]] = {}
-        for candidate, distance, _ in found:
-            if distance == best:
-                groups.setdefault(_form(str(candidate)), []).append(str(candidate))
-        ranked = sorted(groups.values(), key=lambda g: -sum(counts.get(w, 0) for w in g))
-        if len(ranked) > 1 and sum(counts.get(w, 0) for w in ranked[0]) \
-                < 10 * sum(counts.get(w, 0) for w in ranked[1]):
+        favourite = _clear_favourite((str(c) for c, d, _ in found if d == best), counts)
+        if favourite is None:
             return None
-        return max(ranked[0], key=lambda w: counts.get(w, 0)), int(best)
+        return max(favourite, key=lambda w: counts.get(w, 0)), int(best)
+
+    def _by_sound(self, word: str, strict: bool = False) -> str | None:
+        """The library word that sounds like `word` ("loopus": lupus, "nefritis": nephritis,
+        "cyclofosfamide": cyclophosphamide), when one is a clear favourite: spelling by ear
+        changes letters an edit distance counts as many, and an edit nearer in letters ("loops",
+        "neuritis") is then the wrong word. Candidates share the word's Metaphone code, its first
+        letter and at least two thirds of its letters; those that NYSIIS hears the same way too
+        come first, and only they may overrule a word nearer in letters (`strict`)."""
+        if len(word) <= MIN_LENGTH:
+            return None
+        metaphone, nysiis = _sound_codes(word)
+        limit = max(2, len(word) // 3)
+        near = {w for w in self._sounds.get(metaphone, ())
+                if w[0] == word[0] and DamerauLevenshtein.distance(word, w) <= limit}
+        both = {w for w in near if _sound_codes(w) == (metaphone, nysiis)}
+        favourite = _clear_favourite(both if strict else both or near, self._vocabulary)
+        if favourite is None:
+            return None
+        # Of one word's forms, the one nearest to what was typed ("hematopoetic" is the US
+        # "hematopoietic", however much commoner the library's UK form).
+        return min(favourite, key=lambda w: (DamerauLevenshtein.distance(word, w),
+                                             -self._vocabulary.get(w, 0), w))
 
     def _english_words(self, length: int) -> list[str]:
         """English words within two letters of `length` (no nearer one can be two edits away),
@@ -193,3 +223,25 @@ class Speller:
             if left in self._vocabulary and right in self._vocabulary:
                 return f"{left} {right}"
         return None
+
+
+def _sound_codes(word: str) -> tuple[str, str]:
+    """Two phonetic keys of a word (jellyfish's Metaphone and NYSIIS): two different readings
+    agreeing is what lets a sound beat a nearer spelling ("shoud" and "short" agree in NYSIIS
+    only, so "should" stays)."""
+    return jellyfish.metaphone(word), jellyfish.nysiis(word)
+
+
+def _clear_favourite(candidates: Iterable[str], counts: Mapping[str, int]) -> list[str] | None:
+    """Candidates grouped as forms of one word ("relapse", "relapses" count as one): the group
+    of a clear favourite — ten times as common in `counts` as the next — or None for a tie."""
+    groups: dict[str, list[str]] = {}
+    for candidate in candidates:
+        groups.setdefault(_form(candidate), []).append(candidate)
+    if not groups:
+        return None
+    ranked = sorted(groups.values(), key=lambda g: -sum(counts.get(w, 0) for w in g))
+    if len(ranked) > 1 and sum(counts.get(w, 0) for w in ranked[0]) \
+            < 10 * sum(counts.get(w, 0) for w in ranked[1]):
+        return None
+    return ranked[0]

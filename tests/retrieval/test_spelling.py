@@ -53,8 +53,9 @@ def test_tied_candidates_that_are_forms_of_one_word_count_as_one():
 
 
 def test_a_tie_between_different_words_is_left_alone():
-    speller = Speller({"relapse": 20, "relates": 15}, known=frozenset())
-    assert speller.correct_word("relapes") is None
+    # "cists" is one letter from each, and sounds like both.
+    speller = Speller({"costs": 20, "casts": 15}, known=frozenset())
+    assert speller.correct_word("cists") is None
 
 
 def test_a_misspelt_english_word_the_library_never_uses_becomes_that_word():
@@ -99,3 +100,27 @@ def test_an_english_word_one_edit_away_beats_a_library_word_two_edits_away():
     assert speller.correct_word("biotine") == "biotin"   # not the library's "nicotine"
     # With no nearer English word, the library word two edits away still wins.
     assert speller.correct_word("nicotinne") == "nicotine"
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("loopus", "lupus"),                        # not "loops", one letter nearer
+    ("nefritis", "nephritis"),                  # not "neuritis"
+    ("cyclofosfamide", "cyclophosphamide"),     # four edits away, the same sound
+    ("clame", "claim"),                         # not "came"
+])
+def test_a_word_spelt_by_ear_becomes_the_library_word_it_sounds_like(typed, meant):
+    speller = Speller({"lupus": 90, "nephritis": 5, "cyclophosphamide": 50, "claim": 7,
+                       "came": 14, "calm": 17},
+                      known=frozenset({"loops", "neuritis", "husband"}))
+    assert speller.correct_word(typed) == meant
+
+
+def test_with_a_nearer_word_at_hand_only_a_word_sounding_the_same_to_both_codes_wins():
+    # "shoud": one letter from "should"; "short" shares one phonetic code only.
+    speller = Speller({"short": 40, "should": 30}, known=frozenset())
+    assert speller.correct_word("shoud") == "should"
+
+
+def test_of_one_word_s_forms_the_nearest_to_what_was_typed_is_chosen():
+    speller = Speller({"haematopoietic": 50, "hematopoietic": 5}, known=frozenset())
+    assert speller.correct_word("hematopoetic") == "hematopoietic"  # not the commoner UK form
