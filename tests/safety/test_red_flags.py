@@ -62,6 +62,8 @@ def test_an_event_dated_in_an_earlier_year_is_past_and_this_years_is_not():
     "I'm not suicidal exactly. I just don't want to wake up.",
     # A method named in passing.
     "tonight ive been sitting in the car in the garage with the engine running",
+    # Tired of being alive is tired of living.
+    "some days I am just so tired of being alive with this pain",
 ])
 def test_every_self_harm_phrase_is_read_and_a_method_named_is_a_plan(message):
     found = FLAGS.read(message)
@@ -124,6 +126,7 @@ def test_informational_negated_hypothetical_and_past_mentions_are_not_red_flags(
     ("mi esposo tiene fiebre de 39 y escalofríos diez días después del trasplante", "es"),
     ("je veux mourir", "fr"),
     ("我不想活了", "zh"),
+    ("孩子是一型糖尿病，今天吐了好几次，呼吸又深又快", "zh"),   # ketoacidosis, told by a parent
     ("chce się zabić", "pl"),
     ("j'ai de la fievre depuis la greffe", "fr"),          # typed without accents
     ("ho scritto le lettere di addio, stanotte la faccio finita", "it"),
@@ -138,6 +141,7 @@ def test_other_languages_use_their_crisis_lexicon(message, language):
 @pytest.mark.parametrize("message, language", [
     ("ik wil doodgewoon weten hoe lang het herstel duurt", "nl"),  # "wil dood" inside a word
     ("hoe vaak komt zelfmoord voor bij MS?", "nl"),
+    ("一型糖尿病的孩子出现酮症酸中毒，一般有什么症状？", "zh"),  # asked about, in general
     ("яка частота самогубств при розсіяному склерозі?", "uk"),
     ("чи можна займатися спортом після пересадки стовбурових клітин?", "uk"),
 ])
