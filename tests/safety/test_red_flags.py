@@ -126,7 +126,7 @@ def test_informational_negated_hypothetical_and_past_mentions_are_not_red_flags(
     ("mi esposo tiene fiebre de 39 y escalofríos diez días después del trasplante", "es"),
     ("je veux mourir", "fr"),
     ("我不想活了", "zh"),
-    ("孩子是一型糖尿病，今天吐了好几次，呼吸又深又快", "zh"),   # ketoacidosis, told by a parent
+    ("我儿子有一型糖尿病，从早上吐到现在，呼吸又深又急", "zh"),  # the ketoacidosis, in Chinese
     ("chce się zabić", "pl"),
     ("j'ai de la fievre depuis la greffe", "fr"),          # typed without accents
     ("ho scritto le lettere di addio, stanotte la faccio finita", "it"),
