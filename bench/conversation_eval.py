@@ -38,6 +38,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind15": ("blind15", "CN", "CM"),
           "blind16": ("blind16", None, "CO"),
           "blind17": ("blind17", None, "CP"),
+          "blind18": ("blind18", "CQ", None),
           "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 
