@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qa.errors import ModelError
+from qa.yaml_data import load_yaml
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 PACKAGE_DATA = Path(__file__).parent / "data"
@@ -93,7 +93,7 @@ class Numbers:
 @lru_cache(maxsize=1)
 def locale_presets() -> dict[str, dict[str, str]]:
     """qa/data/locales.yaml: the numbers of each country the widget serves."""
-    data = yaml.safe_load((PACKAGE_DATA / "locales.yaml").read_text(encoding="utf-8"))
+    data = load_yaml((PACKAGE_DATA / "locales.yaml").read_text(encoding="utf-8"))
     return {code: {k: str(v) for k, v in entry.items()} for code, entry in data["locales"].items()}
 
 

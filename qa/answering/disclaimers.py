@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 
-import yaml
 
 from qa.domain import Disclaimer, Quote, Triage
 from qa.settings import PACKAGE_DATA, Settings
+from qa.yaml_data import load_yaml
 
 GENERAL = Disclaimer(
     "general",
@@ -221,7 +221,7 @@ class DisclaimerPolicy:
 @lru_cache(maxsize=1)
 def other_language_replies() -> dict[str, str]:
     """qa/data/unsupported_language.yaml: the English-only notice in other languages."""
-    data = yaml.safe_load((PACKAGE_DATA / "unsupported_language.yaml").read_text(encoding="utf-8"))
+    data = load_yaml((PACKAGE_DATA / "unsupported_language.yaml").read_text(encoding="utf-8"))
     return {str(k): str(v) for k, v in (data.get("replies") or {}).items()}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from qa.errors import ConfigError
+from qa.yaml_data import load_yaml
 
 
 class BoilerplateFilter:
@@ -23,7 +24,7 @@ class BoilerplateFilter:
     @classmethod
     def from_file(cls, path: Path) -> BoilerplateFilter:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot read boilerplate patterns {path}: {exc}") from exc
         return cls([str(p) for p in data.get("patterns", [])])

@@ -19,6 +19,7 @@ import yaml
 
 from qa.errors import ConfigError
 from qa.text import fold
+from qa.yaml_data import load_yaml
 
 KINDS = ("condition", "treatment", "procedure", "drug", "trial", "product", "regulator", "topic",
          "spelling")
@@ -72,7 +73,7 @@ class SynonymTable:
     @classmethod
     def from_file(cls, path: Path) -> SynonymTable:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
             raw = data.get("groups", [])
             if not isinstance(raw, list):
                 raise ValueError("'groups' must be a list")

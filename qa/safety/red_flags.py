@@ -23,6 +23,7 @@ import yaml
 
 from qa.errors import ConfigError
 from qa.text import fold
+from qa.yaml_data import load_yaml
 
 HARD = "hard"  # the emergency card alone
 FLAG = "flag"  # the emergency card first, then the quotes
@@ -200,8 +201,8 @@ class RedFlags:
     @classmethod
     def from_files(cls, rules_file: Path, lexicon_file: Path) -> RedFlags:
         try:
-            rules = yaml.safe_load(rules_file.read_text(encoding="utf-8")) or {}
-            lexicons = (yaml.safe_load(lexicon_file.read_text(encoding="utf-8")) or {}).get(
+            rules = load_yaml(rules_file.read_text(encoding="utf-8")) or {}
+            lexicons = (load_yaml(lexicon_file.read_text(encoding="utf-8")) or {}).get(
                 "languages", {})
             if not isinstance(rules, dict) or not isinstance(lexicons, dict):
                 raise ValueError("expected mappings")

@@ -33,6 +33,7 @@ from qa.encoders import Embedder
 from qa.errors import ConfigError
 from qa.safety.classifier import CATEGORIES, CHAR_PARAMS, WORD_PARAMS, TriageClassifier
 from qa.safety.red_flags import HARD, RedFlags
+from qa.yaml_data import load_yaml
 
 SEED = 13
 # The word and character n-grams lead and the embedding follows at a fraction of their weight,
@@ -58,7 +59,7 @@ def read_examples(paths: Sequence[Path]) -> list[Example]:
     files = [f for p in paths for f in (sorted(p.glob("*.jsonl")) if p.is_dir() else [p])]
     for path in files:
         if path.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
             for category, items in data.items():
                 if category not in CATEGORIES or not isinstance(items, dict):
                     continue
