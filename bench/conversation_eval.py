@@ -39,6 +39,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind16": ("blind16", None, "CO"),
           "blind17": ("blind17", None, "CP"),
           "blind18": ("blind18", "CQ", None),
+          "blind19": ("blind19", None, "CR"),
           "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 
