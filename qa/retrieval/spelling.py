@@ -36,6 +36,9 @@ _NEGATIONS = ("dont doesnt didnt isnt arent wasnt werent cant couldnt wont would
               "havent hasnt hadnt mustnt neednt aint")
 _OTHERS = "im ive id youre youve theyre theyve weve were thats whats hows wheres theres lets"
 INFORMAL = frozenset((_NEGATIONS + " " + _OTHERS).split())
+# Beginnings whose first letter is not heard, so a word is typed from the second ("soriasis",
+# "neumonia", "nee"), and "ph" typed as it sounds ("fotosensitivity").
+_SILENT_STARTS = {"s": ("ps",), "n": ("pn", "kn", "gn"), "r": ("wr",), "f": ("ph",)}
 
 
 @lru_cache(maxsize=1)
@@ -95,7 +98,8 @@ class Speller:
         self._candidates = [w for w in self._vocabulary if len(w) >= MIN_LENGTH - 1]
         self._english = english_counts() if known is None else {w: 1 for w in known}
         self._known = english_words() if known is None else known
-        self._english_candidates: dict[int, list[str]] = {}  # by a word's length, on first need
+        # By a word's length and first letter, on first need.
+        self._english_candidates: dict[tuple[int, str], list[str]] = {}
         # The library's words by how they sound (their Metaphone code), for words spelt by ear.
         self._sounds: dict[str, list[str]] = {}
         for library_word in self._vocabulary:
@@ -156,8 +160,9 @@ class Speller:
             # is "biotin", not the library's "nicotine"): the nearer reading is the likelier.
             # Restricted transpositions (OSA) are enough for typing slips and several times
             # faster than full Damerau-Levenshtein over the English list's 80k words.
-            english = self._nearest(word, self._english_words(len(word)), self._english,
-                                    limit if found is None else found[1] - 1, OSA.distance)
+            english = self._nearest(word, self._english_words(len(word), word[0]),
+                                    self._english, limit if found is None else found[1] - 1,
+                                    OSA.distance)
             if english is not None:
                 found = english
         # Spelt by ear: a library word that sounds the same wins over one nearer in letters
@@ -204,14 +209,20 @@ class Speller:
         return min(favourite, key=lambda w: (DamerauLevenshtein.distance(word, w),
                                              -self._vocabulary.get(w, 0), w))
 
-    def _english_words(self, length: int) -> list[str]:
-        """English words within two letters of `length` (no nearer one can be two edits away),
-        gathered once per length."""
-        if length not in self._english_candidates:
-            self._english_candidates[length] = [
+    def _english_words(self, length: int, first: str) -> list[str]:
+        """English words within two letters of `length` (no nearer one can be two edits away)
+        that begin with `first` (or a silent letter before it), gathered once per length and
+        letter. People rarely mistype a word's first letter, and the English list lacks many
+        words of this field ("probiotics" is not in it): without this, such a word could become
+        an everyday word two edits away with another beginning ("robotics")."""
+        key = (length, first)
+        if key not in self._english_candidates:
+            starts = (first, *_SILENT_STARTS.get(first, ()))
+            self._english_candidates[key] = [
                 w for w in self._english
-                if abs(len(w) - length) <= 2 and len(w) >= MIN_LENGTH and _LETTERS.match(w)]
-        return self._english_candidates[length]
+                if w.startswith(starts) and abs(len(w) - length) <= 2 and len(w) >= MIN_LENGTH
+                and _LETTERS.match(w)]
+        return self._english_candidates[key]
 
     def is_known(self, word: str) -> bool:
         return word in self._vocabulary or word in self._known or word in INFORMAL

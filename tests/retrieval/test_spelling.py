@@ -124,3 +124,17 @@ def test_with_a_nearer_word_at_hand_only_a_word_sounding_the_same_to_both_codes_
 def test_of_one_word_s_forms_the_nearest_to_what_was_typed_is_chosen():
     speller = Speller({"haematopoietic": 50, "hematopoietic": 5}, known=frozenset())
     assert speller.correct_word("hematopoetic") == "hematopoietic"  # not the commoner UK form
+
+
+def test_an_english_word_is_only_guessed_with_the_same_first_letter():
+    # The English list lacks many words of this field: "probiotics" must not become the
+    # everyday "robotics", two edits away with another first letter.
+    speller = Speller({"stem": 9, "cell": 9}, known=frozenset({"robotics", "commit", "vomit"}))
+    assert speller.correct_word("probiotics") is None
+    assert speller.correct_word("vommit") == "vomit"  # not "commit", one edit nearer in length
+
+
+def test_a_silent_first_letter_may_be_left_out():
+    speller = Speller({"stem": 9}, known=frozenset({"psoriasis", "pneumonia", "sorcery"}))
+    assert speller.correct_word("soriasis") == "psoriasis"
+    assert speller.correct_word("neumonia") == "pneumonia"
