@@ -9,7 +9,8 @@ also be confident: one best candidate within a small edit distance (rapidfuzz), 
 run-together word ("stemcell") into two known words. Candidates that are forms of one word
 ("relapse", "relapses"; "anaemia", "anemia") count as one. A word the library never uses may
 still be misspelt ("congnitive", "incontinance"): when no library word is near, the nearest
-English word is taken if it is a clear favourite, so the model reads the word that was meant.
+English word with the same first letter is taken if it is a clear favourite, so the model reads
+the word that was meant.
 A word spelt by ear ("loopus", "nefritis", "cyclofosfamide") becomes the library word that
 sounds the same (jellyfish's phonetic codes), even when another word is nearer in letters.
 """
@@ -37,7 +38,7 @@ _NEGATIONS = ("dont doesnt didnt isnt arent wasnt werent cant couldnt wont would
 _OTHERS = "im ive id youre youve theyre theyve weve were thats whats hows wheres theres lets"
 INFORMAL = frozenset((_NEGATIONS + " " + _OTHERS).split())
 # Beginnings whose first letter is not heard, so a word is typed from the second ("soriasis",
-# "neumonia", "nee"), and "ph" typed as it sounds ("fotosensitivity").
+# "neumonia", "nuckle"), and "ph" typed as it sounds ("fotosensitivity").
 _SILENT_STARTS = {"s": ("ps",), "n": ("pn", "kn", "gn"), "r": ("wr",), "f": ("ph",)}
 
 
