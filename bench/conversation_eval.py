@@ -40,6 +40,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind17": ("blind17", None, "CP"),
           "blind18": ("blind18", "CQ", None),
           "blind19": ("blind19", None, "CR"),
+          "blind20": ("blind20", None, "CS"),
           "dev-spelling": ("dev", None, "K"),
           "dev": ("dev", "H", "H")}
 

@@ -80,7 +80,8 @@ class QAEngine:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.concepts = SynonymTable.from_file(settings.synonyms_file)
+        self.concepts = SynonymTable.from_file(settings.synonyms_file).classes_only_for_unnamed(
+            self._library_says)
         self.retriever = HybridRetriever(
             index, self.concepts,
             RetrievalParams(**{name: getattr(settings, name)
@@ -93,7 +94,7 @@ class QAEngine:
         groups = [g for g in self.concepts.groups if g.expand and g.kind != "spelling"]
         self._concept_vectors: dict[str, np.ndarray] = {}
         if groups:
-            vectors = embedder.encode([", ".join(g.terms) for g in groups])
+            vectors = embedder.encode([g.description for g in groups])
             self._concept_vectors = {g.concept: v for g, v in zip(groups, vectors)}
         self.triage = triage
         self.policy = policy or DisclaimerPolicy.from_settings(settings)

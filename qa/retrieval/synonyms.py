@@ -10,8 +10,8 @@ a YAML file operators can extend (qa/data/synonyms.yaml).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ahocorasick
@@ -31,6 +31,14 @@ class Group:
     kind: str
     terms: tuple[str, ...]
     expand: bool = True
+    # The class the concept belongs to, in the library's words ("fingolimod" → "disease-modifying
+    # therapy"): added when the concept is named, but naming the class does not name the concept.
+    broader: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        """The concept's names and its class: the text its vector is made from."""
+        return ", ".join(self.terms + self.broader)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,15 @@ class SynonymTable:
         return cls([_group({"kind": kind, "terms": g}, n) for n, g in enumerate(groups, start=1)
                     if any(str(t).strip() for t in g)])
 
+    def classes_only_for_unnamed(self, library_says: Callable[[str], bool]) -> SynonymTable:
+        """The table with a concept's class kept only where the library never names the concept
+        in any of its words: the class then stands in for it ("ublituximab", which the library
+        never mentions, searches "disease-modifying therapy"), while a drug the library does
+        name is found by its own name, undiluted."""
+        groups = [g if not g.broader or not any(library_says(t) for t in g.terms)
+                  else replace(g, broader=()) for g in self._groups]
+        return SynonymTable(groups, self.sound_alikes)
+
     @property
     def groups(self) -> tuple[Group, ...]:
         return tuple(self._groups)
@@ -105,6 +122,8 @@ class SynonymTable:
             group = self._groups[number]
             if group.expand and self._patterns[number].search(lowered):
                 extra.extend(t for t in group.terms if t not in lowered)
+                # A class named by several of the question's drugs is added once.
+                extra.extend(c for c in group.broader if c not in lowered and c not in extra)
         return query if not extra else query + " " + " ".join(extra)
 
     def without(self, text: str, kinds: frozenset[str]) -> str:
@@ -149,4 +168,9 @@ def _group(item: object, number: int) -> Group:
     terms = [fold(str(t)) for t in item.get("terms") or () if str(t).strip()]
     if not terms:
         raise ValueError(f"group {number}: needs at least one term")
-    return Group(terms[0], kind, tuple(dict.fromkeys(terms)), bool(item.get("expand", True)))
+    broader = item.get("broader") or []
+    if not isinstance(broader, list):
+        raise ValueError(f"group {number}: 'broader' must be a list of terms")
+    classes = tuple(dict.fromkeys(fold(str(t)) for t in broader if str(t).strip()))
+    return Group(terms[0], kind, tuple(dict.fromkeys(terms)), bool(item.get("expand", True)),
+                 tuple(c for c in classes if c not in terms))

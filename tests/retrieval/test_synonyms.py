@@ -54,9 +54,11 @@ def test_whole_words_only_and_empty_groups_are_dropped():
 def test_the_one_pass_first_test_never_skips_a_group_the_regex_would_match():
     def by_regex_only(question: str) -> str:
         lowered = fold(question)
-        extra = [t for group, pattern in zip(TABLE._groups, TABLE._patterns)
-                 if group.expand and pattern.search(lowered) for t in group.terms
-                 if t not in lowered]
+        extra: list[str] = []
+        for group, pattern in zip(TABLE._groups, TABLE._patterns):
+            if group.expand and pattern.search(lowered):
+                extra += [t for t in group.terms if t not in lowered]
+                extra += [c for c in group.broader if c not in lowered and c not in extra]
         return question if not extra else question + " " + " ".join(extra)
 
     questions = [g.question for g in read_gold(ROOT / "eval" / "gold")]
@@ -74,3 +76,45 @@ def test_a_bad_sound_alike_table_is_one_clear_error(tmp_path, alikes):
     path.write_text(f"groups: []\nsound_alikes: {alikes}\n")
     with pytest.raises(ConfigError, match="sound_alikes"):
         SynonymTable.from_file(path)
+
+
+def _table_with_classes(tmp_path, text: str) -> SynonymTable:
+    path = tmp_path / "synonyms.yaml"
+    path.write_text(text, encoding="utf-8")
+    return SynonymTable.from_file(path)
+
+
+def test_a_drug_brings_its_class_but_the_class_does_not_bring_the_drug(tmp_path):
+    table = _table_with_classes(tmp_path, """groups:
+  - {kind: drug, broader: [jak inhibitor], terms: [upadacitinib, rinvoq]}
+  - {kind: drug, broader: [jak inhibitor], terms: [tofacitinib, xeljanz]}
+""")
+    assert table.expand("stop rinvoq before mobilisation?") == \
+        "stop rinvoq before mobilisation? upadacitinib jak inhibitor"
+    # Two drugs of one class add the class once; naming the class names no drug.
+    assert table.expand("rinvoq or xeljanz").count("jak inhibitor") == 1
+    assert table.expand("are jak inhibitors safe") == "are jak inhibitors safe"
+    assert table.mentions("are jak inhibitors safe") == []
+
+
+def test_the_class_is_kept_only_for_drugs_the_library_never_names(tmp_path):
+    table = _table_with_classes(tmp_path, """groups:
+  - {kind: drug, broader: [disease-modifying therapy], terms: [ublituximab, briumvi]}
+  - {kind: drug, broader: [disease-modifying therapy], terms: [ocrelizumab, ocrevus]}
+""").classes_only_for_unnamed(lambda term: term == "ocrelizumab")
+    assert "disease-modifying therapy" in table.expand("briumvi before hsct?")
+    assert table.expand("ocrevus before hsct?") == "ocrevus before hsct? ocrelizumab"
+
+
+def test_a_class_that_is_not_a_list_is_a_config_error(tmp_path):
+    from qa.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="broader"):
+        _table_with_classes(tmp_path, "groups:\n  - {kind: drug, broader: jak, terms: [rinvoq]}\n")
+
+
+def test_every_class_in_the_shipped_table_is_a_phrase_the_library_uses():
+    # A class stands in for a drug the library never names, so it must be words it does use.
+    corpus = " ".join(fold(p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.md"))
+    classes = {c for group in TABLE.groups for c in group.broader}
+    assert classes and all(c.split()[0] in corpus for c in classes)
