@@ -117,4 +117,4 @@ def test_every_class_in_the_shipped_table_is_a_phrase_the_library_uses():
     # A class stands in for a drug the library never names, so it must be words it does use.
     corpus = " ".join(fold(p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.md"))
     classes = {c for group in TABLE.groups for c in group.broader}
-    assert classes and all(c.split()[0] in corpus for c in classes)
+    assert classes and [c for c in classes if c not in corpus] == []

@@ -259,7 +259,7 @@ NOT_YET_AT = {
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
-# The informational messages of blind3, 9, 10, 11 and 14-20 are mostly hard
+# The informational messages of blind3, 9, 10, 11, 14-20 and 26 are mostly hard
 # negatives (fevers, rashes, grief, suicide as a subject, wills), written to frighten, so their
 # flag rates are higher.
 NOT_YET_UNDER = {
