@@ -5,7 +5,10 @@ the gold set; a case whose labeller found no answering document is left out.
 * follow-ups: the chat's last message with its history, against the same question asked in full;
 * misspellings: whether the misspelt question reaches the same top document as its correct
   spelling;
-* brands: hit@3 of the question naming the brand (labels are for the generic question).
+* brands: hit@3 of the question naming the brand (labels are for the generic question);
+* split emergencies: whether a chat whose urgent detail is spread over its messages gets the
+  emergency card or flag, and how often a look-alike chat with nothing urgent now
+  (`not_emergency`) gets them.
 
 Runs on older versions of the code too (without `history`, a follow-up is asked as typed), so a
 figure before a change and after it come from the same script:
@@ -41,7 +44,11 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind18": ("blind18", "CQ", None),
           "blind19": ("blind19", None, "CR"),
           "blind20": ("blind20", None, "CS"),
+          "blind21": ("blind21", "CT", None),
+          "blind22": ("blind22", None, "CU"),
+          "blind23": ("blind23", "CV", None),
           "dev-spelling": ("dev", None, "K"),
+          "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
 
 
@@ -51,8 +58,10 @@ def cases(folder: str, name: str | None) -> list[dict]:
     path = DATA / folder / name
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     labelled = LABELS / name
-    if not labelled.exists() and name.startswith("misspellings-"):
-        return rows  # measured against the correct spelling's own ranking: no labels needed
+    if not labelled.exists():
+        # Misspellings are measured against the correct spelling's own ranking, emergency-only
+        # chats by the reply's kind: neither needs labels.
+        return rows
     labels = [json.loads(line) for line in labelled.read_text().splitlines() if line.strip()]
     assert len(rows) == len(labels), name
     for row, label in zip(rows, labels):
@@ -96,7 +105,7 @@ def main() -> None:
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     followed = full = total = 0
     for case in cases(folder, chats and f"conversations-{chats}.jsonl"):
-        if not case["expected_documents"] or case["kind"] == "split_emergency":
+        if not case.get("expected_documents") or case["kind"] == "split_emergency":
             continue
         expected = set(case["expected_documents"])
         hit = bool(expected & set(ranking(engine, case["question"], case["history"])[:3]))
@@ -118,6 +127,25 @@ def main() -> None:
     for kind, (hits, hits_full, n) in sorted(by_kind.items()):
         result[f"follow-ups hit@3 [{kind}]"] = proportion(hits, n)
         result[f"asked in full hit@3 [{kind}]"] = proportion(hits_full, n)
+
+    alarms: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for case in cases(folder, chats and f"conversations-{chats}.jsonl"):
+        if case["kind"] in ("split_emergency", "not_emergency"):
+            reply = engine.ask(case["question"], case["history"])
+            alarmed = reply.kind == "emergency" or "emergency" in reply.flags
+            if show and alarmed != (case["kind"] == "split_emergency"):
+                print("MISS", case["kind"], case["history"], "|", case["question"], "->",
+                      reply.kind, reply.flags)
+            for key in (case["kind"], f"{case['kind']} [{case.get('order', '')}]"):
+                alarms[key][0] += alarmed
+                alarms[key][1] += 1
+    hits, n = alarms["split_emergency"]
+    result["split emergencies recognised"] = proportion(hits, n)
+    for order in ("context_first", "symptom_first"):
+        hits, n = alarms[f"split_emergency [{order}]"]
+        result[f"split emergencies recognised [{order}]"] = proportion(hits, n)
+    hits, n = alarms["not_emergency"]
+    result["look-alike chats given the emergency card or flag"] = proportion(hits, n)
 
     same = n = 0
     for case in cases(folder, spelling and f"misspellings-{spelling}.jsonl"):
