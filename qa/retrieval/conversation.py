@@ -10,18 +10,23 @@ with the conversation until they name another ("I have MS" … "what about CAR-T
 CAR-T? (MS)" … "is it safe?"). A message that announces a change of subject ("unrelated, but
 …", "another question: …") carries nothing. When no earlier message names anything the concept
 table knows ("what is EBV reactivation?" … "is it dangerous?"), a follow-up is read with the
-latest earlier message that says something.
+latest earlier message that says something, and with the ones before it when that message leans
+on them too ("what tests come before a transplant?" … "like heart and lung?" … "dental too?").
 
 Two texts come out of a follow-up:
 * `understood_as`, shown to the person ("Answering: …"): "it", "its" or a noun phrase such as "the
   trial" or "this treatment" is replaced by the topic ("is it safe?" → "is aHSCT for MS safe?");
-  a fragment naming a concept of a kind the earlier question had swaps it into the latest
-  earlier question as understood ("what is aHSCT for MS?" + "and for RA?" → "what is aHSCT for
-  RA?"); a fragment is a few words marked as one at either end ("and …", "for …", "vs …", "…
-  as well?", "… too?"), counted without its marker, so "also, is it safe to get the flu jab after
-  HSCT" is a new question; anything else gets the topic added ("is that a
-  normal price? (stem cells for MS)"). Bare "they", "that" or "these" often mean something other
-  than the topic (the doctors, a price), so they are never replaced.
+  a fragment — a few words, counted without a marker at either end ("and …", "for …", "vs …",
+  "… as well?", "… too?") — naming another concept of a kind the earlier question had, with no
+  "it" of its own, swaps it into the latest earlier question as understood ("what is aHSCT for
+  MS?" + "and for RA?" → "what is aHSCT for RA?"); a marked message with a subject of its own
+  stays a follow-up only when it is that short, so "also, is it safe to get the flu jab after
+  HSCT" is a new question. A whole question about
+  another condition starts a new topic unless "it" stands for the earlier subject ("is it
+  approved for lupus?" → "is aHSCT approved for lupus?"); naming the topic's own condition again
+  ("can the MS come back after it?") is no change at all. Anything else gets the topic added
+  ("is that a normal price? (stem cells for MS)"). Bare "they", "that" or "these" often mean
+  something other than the topic (the doctors, a price), so they are never replaced.
 * `text`, what retrieval searches: the same, plus the earlier question it follows (except for a
   swap, which already is the whole question), so what that question asked about — the cost, the
   mortality, the hospital stay — is searched too.
@@ -58,10 +63,10 @@ _TRAILING = re.compile(r"\b(?:as well|too|also)\W*$")
 FRAGMENT_WORDS = 5  # a message this short, with no subject of its own, is a fragment
 SAYS_SOMETHING_WORDS = 3  # an earlier message shorter than this ("thanks", "ok") sets no context
 # What announces a new subject, whatever follows ("unrelated, but ...", "another question: ...").
-_SWITCH = re.compile(r"\b(?:unrelated|different (?:topic|thing|question|subject)|another (?:topic|"
-                     r"thing|question|subject)|new (?:topic|question|subject)|other (?:topic|"
-                     r"question|subject)|change of (?:topic|subject)|changing (?:the )?subject|"
-                     r"on another note|separate question|new q|another q|different q)\b")
+_SWITCH = re.compile(r"\b(?:unrelated|(?:different|separate) (?:topic|thing|question|subject)|"
+                     r"another (?:topic|thing|question|subject)|new (?:topic|question|subject)|"
+                     r"other (?:topic|question|subject)|change of (?:topic|subject)|"
+                     r"changing (?:the )?subject|on another note|new q|another q|different q)\b")
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,12 @@ def _without_concepts(message: str, history: Sequence[str], table: SynonymTable)
     folded = fold(message)
     if not said or own or _SWITCH.search(folded) or not _leans(folded):
         return as_typed
-    understood = f"{message.strip()} (after: {said[-1].strip()})"
+    # The latest message may itself lean on the one before ("what tests come before a
+    # transplant?" … "like heart and lung?" … "dental too?"): go back to where it started.
+    start = len(said) - 1
+    while start > 0 and _leans(fold(said[start])):
+        start -= 1
+    understood = f"{message.strip()} (after: {' '.join(h.strip() for h in said[start:])})"
     return Resolution(understood, understood, ())
 
 
@@ -148,14 +158,27 @@ def _resolve_one(message: str, antecedent: str, topic: tuple[Mention, ...],
         return as_typed  # a full question about something the concept table does not know
     inherited = tuple(m for m in topic if m.kind not in own_kinds)
     merged = _ordered(own + inherited)
-    if own and own_kinds & {m.kind for m in topic}:
-        understood = _swap(latest or antecedent, table, own)
-        return Resolution(understood, understood, merged)
+    if _changes(own, topic):
+        if fragment and replaceable is None:
+            understood = _swap(latest or antecedent, table, own)
+            return Resolution(understood, understood, merged)
+        # A whole question about another condition is a new topic, unless "it" or "this
+        # treatment" stands for the earlier subject ("is it approved for lupus?").
+        inherited = tuple(m for m in inherited if m.kind in SUBJECT_KINDS) if replaceable else ()
+    if not inherited:
+        return Resolution(message, None, merged if replaceable else own)
     if replaceable is not None and not names_subject:
         understood = _replace(message, replaceable, _phrase(inherited))
     else:
         understood = f"{message.strip()} ({_phrase(inherited)})"
     return Resolution(f"{understood} {antecedent}".strip(), understood, merged)
+
+
+def _changes(own: Sequence[Mention], topic: Sequence[Mention]) -> bool:
+    """Whether the message names another concept of a kind the topic has ("and for RA?" after
+    aHSCT for MS), rather than repeating the topic's own ("can the MS come back after it?")."""
+    carried = {m.kind: m.concept for m in topic}
+    return any(m.kind in carried and carried[m.kind] != m.concept for m in own)
 
 
 def _ordered(mentions: Sequence[Mention]) -> tuple[Mention, ...]:

@@ -121,3 +121,35 @@ def test_a_condition_alone_does_not_stop_a_follow_up_of_an_unknown_subject():
                          TABLE)
     assert resolution.understood_as == \
         "which do they use for MS (after: myeloablative vs nonmyeloablative?)"
+
+
+def test_repeating_the_topic_s_own_condition_is_not_a_swap():
+    # "the MS" is the topic's own condition: the message keeps its question (it used to be
+    # swapped into "she is doing well (hsct for ms)", losing "can it come back")
+    history = ["my mom had hsct for ms 2 years ago", "she is doing well"]
+    resolution = resolve("can the ms come back after it", history, TABLE)
+    assert resolution.understood_as == "can the ms come back after hsct"
+
+
+@pytest.mark.parametrize("history, message, understood", [
+    # a whole question about another condition, with "it" standing for the earlier subject
+    (["What is aHSCT for MS?"], "is it approved for lupus?", "is aHSCT approved for lupus?"),
+    # a whole question about another condition, with nothing standing for the earlier subject:
+    # a new topic, not the old question with the condition swapped in
+    (["does hsct help crohns"], "is there a stem cell treatment for type 1 diabetes in kids", None),
+])
+def test_a_whole_question_about_another_condition_is_not_a_swap(history, message, understood):
+    assert resolve(message, history, TABLE).understood_as == understood
+
+
+def test_a_follow_up_of_a_follow_up_reads_back_to_where_the_chat_started():
+    history = ["what tests do they do before transplant", "like heart and lung?"]
+    resolution = resolve("dental too?", history, TABLE)
+    assert resolution.understood_as == \
+        "dental too? (after: what tests do they do before transplant like heart and lung?)"
+
+
+def test_a_separate_thing_is_an_announced_change_of_subject():
+    message = "separate thing, my husband has myasthenia, is thymectomy still done or is it stem cells now?"
+    resolution = resolve(message, ["islet transplant for t1d"], TABLE)
+    assert resolution.understood_as is None and resolution.text == message
