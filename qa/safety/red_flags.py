@@ -194,6 +194,7 @@ class RedFlags:
         self.context = _pattern(rules.get("context", []))
         self.person = _pattern(rules.get("person", []))
         self.now = _pattern(rules.get("now", []))
+        self.long_past = _pattern(rules.get("long_past", []))
         self.question_form = _pattern(rules.get("question_form", []))
         self.reader = Context(rules)
         self.lexicons = {language: _Lexicon(entry) for language, entry in lexicons.items()}
@@ -223,7 +224,7 @@ class RedFlags:
         before = fold(" ".join(earlier[-3:]))
         # About someone now: a person named, or a time that places it now ("ten days after").
         person = _first(self.person, text) or _first(self.person, before) \
-            or _first(self.now, text)
+            or _first(self.now, text) or _first(self.now, before)
         asking = _first(self.question_form, text) is not None
         found = self._self_harm(text, person is not None, asking)
         found = found or self._overdose(text, person is not None)
@@ -265,16 +266,31 @@ class RedFlags:
     def _symptom(self, text: str, before: str, person: bool, asking: bool) -> RedFlag | None:
         if not person:
             return None
-        context = _first(self.context, text) or _first(self.context, before)
+        context_now = _first(self.context, text)
+        context = context_now or _first(self.context, before)
+        symptom = self._current_symptom(text, context is not None)
+        if symptom is None and context_now is not None and before \
+                and not _first(self.long_past, text):
+            # The symptom told first, the treatment now ("he has a temp of 39 and keeps
+            # shivering" … "he had his transplant ten days ago, is that normal?"), read in the
+            # whole conversation so that "that was back in 2022" or "no fever" still count.
+            symptom = self._current_symptom(f"{before} {text}", True, until=len(before))
+        if symptom is None:
+            return None
+        tags = ("medical", "transplant") if context else ("medical",)
+        return RedFlag("symptom", FLAG if asking else HARD, symptom, tags)
+
+    def _current_symptom(self, text: str, in_context: bool, until: int | None = None
+                         ) -> str | None:
+        """The first warning symptom the text says is happening (not denied, not hypothetical),
+        found before `until`; most need an urgent context, the grave ones do not."""
         for pattern, needs_context in ((self.grave, False), (self.symptoms, True)):
-            if pattern is None or (needs_context and context is None):
+            if pattern is None or (needs_context and not in_context):
                 continue
-            for match in pattern.finditer(text):
+            for match in pattern.finditer(text, 0, len(text) if until is None else until):
                 current, _ = self.reader.current(text, *match.span())
                 if current:
-                    tags = ("medical", "transplant") if context else ("medical",)
-                    strength = FLAG if asking else HARD
-                    return RedFlag("symptom", strength, match.group(0), tags)
+                    return match.group(0)
         return None
 
 

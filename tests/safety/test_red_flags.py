@@ -42,6 +42,31 @@ def test_an_emergency_split_over_two_messages_is_caught():
     assert found is not None and found.strength == HARD and "transplant" in found.tags
 
 
+@pytest.mark.parametrize("earlier, message, strength", [
+    (["my husband has a temperature of 39 and keeps shivering"],
+     "he had his stem cell transplant 10 days ago", "hard"),
+    (["my wife is really confused tonight and cant find her words"],
+     "she got car-t last tuesday, is that normal?", "flag"),
+    (["temperature keeps going up and down, 38.3 now"], "D+4 HSCT", "hard"),
+])
+def test_a_symptom_told_before_the_treatment_is_caught(earlier, message, strength):
+    found = FLAGS.read(message, earlier=earlier)
+    assert found is not None and found.kind == "symptom" and found.strength == strength
+
+
+@pytest.mark.parametrize("earlier, message", [
+    # the treatment is long past, or the symptom is placed in the past by the new message
+    (["I get a slight headache and blurry vision after long days on screens"],
+     "I'm 4 years post transplant and everything else is fine"),
+    (["I had a fever of 39 during my transplant"],
+     "that was back in 2022 and I've been fine since, how common is fever during HSCT?"),
+    # the new message names no treatment: nothing to join the symptom to
+    (["my husband has a temperature of 39 and keeps shivering"], "what should we do?"),
+])
+def test_a_symptom_told_before_a_long_past_or_absent_treatment_is_not(earlier, message):
+    assert FLAGS.read(message, earlier=earlier) is None
+
+
 def test_an_event_dated_in_an_earlier_year_is_past_and_this_years_is_not():
     from datetime import date
 
