@@ -39,7 +39,6 @@ PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation", "costs")
 EXTRA_FOR_RELATED = 3  # hits ranked beyond the quotes, offered as follow-up prompts
 MAX_HISTORY = 6  # earlier messages read; the API refuses more
 UNSUPPORTED_LANGUAGE = "unsupported_language"
-CONCEPT_WEIGHT = 0.35  # how far the concepts a question names pull its dense query (docs/design.md)
 
 
 class TriagePolicy(Protocol):
@@ -89,8 +88,9 @@ class QAEngine:
         self.speller = Speller(index.vocabulary,
                                (term for group in self.concepts.groups for term in group.terms),
                                sound_alikes=self.concepts.sound_alikes)
-        # One vector per concept (all its names together), made once: a question that names a
-        # concept has its dense query pulled towards it, at no model call per question.
+        # One vector per concept (all its names together), made once: abstention compares a
+        # passage BM25 found through a concept's other names with it, at no model call per
+        # question.
         groups = [g for g in self.concepts.groups if g.expand and g.kind != "spelling"]
         self._concept_vectors: dict[str, np.ndarray] = {}
         if groups:
@@ -141,7 +141,8 @@ class QAEngine:
 
     def query(self, question: str, history: Sequence[str] = ()) -> Query:
         understanding = self.understand(question, history)
-        return self._query(understanding.text, self.embedder.encode([understanding.text])[0])
+        dense_text = self.concepts.in_library_words(understanding.text, self._library_says)
+        return self._query(understanding.text, self.embedder.encode([dense_text])[0])
 
     def search(self, question: str, k: int | None = None, prefer_topics: tuple[str, ...] = (),
                history: Sequence[str] = ()) -> list[Hit]:
@@ -180,8 +181,10 @@ class QAEngine:
     def _answer(self, understanding: Understanding, started: float, clock: Clock) -> Answer:
         typed, text = understanding.typed, understanding.text
         # One model call: the message as typed (triage) and, when retrieval reads something
-        # else, that too, in the same batch.
-        vectors = self.embedder.encode([typed] if text == typed else [typed, text])
+        # else (a follow-up resolved, a spelling corrected, a brand in the library's words),
+        # that too, in the same batch.
+        dense_text = self.concepts.in_library_words(text, self._library_says)
+        vectors = self.embedder.encode([typed] if dense_text == typed else [typed, dense_text])
         query = self._query(text, vectors[-1])
         clock.lap("embed")
         triage, dense_ranking, lexical_ranking = self.retriever.rankings(
@@ -261,15 +264,12 @@ class QAEngine:
         return self.triage.decide(typed, vector, earlier) if self.triage else Triage()
 
     def _query(self, text: str, vector: np.ndarray) -> Query:
-        """The retrieval query: the text, its expansions for BM25, and — for a concept named in
-        words the library never uses ("Lemtrada" where it says "alemtuzumab", an acronym it only
-        spells out) — its vector pulled towards that concept. Names the library does use are
-        left to the model: pulling those too made gold-set answers worse (docs/design.md)."""
+        """The retrieval query: the text (its expansions go to BM25), the vector of the text in
+        the library's words (`SynonymTable.in_library_words`), and the concepts named in words
+        the library never uses ("Lemtrada" where it says "alemtuzumab", an acronym it only
+        spells out), whose vectors let abstention see a passage BM25 found through them."""
         named = tuple(self._concept_vectors[m.concept] for m in self.concepts.mentions(text)
                       if m.concept in self._concept_vectors and not self._library_says(m.surface))
-        if named:
-            vector = vector + CONCEPT_WEIGHT * np.mean(named, axis=0)
-            vector = (vector / np.linalg.norm(vector)).astype(np.float32)
         return self.retriever.query(text, vector, named)
 
     def evidence(self, hits: list[Hit], query: Query, lexical: list[tuple[int, float]]) -> float:

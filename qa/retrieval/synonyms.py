@@ -126,6 +126,34 @@ class SynonymTable:
                 extra.extend(c for c in group.broader if c not in lowered and c not in extra)
         return query if not extra else query + " " + " ".join(extra)
 
+    def in_library_words(self, text: str, library_says: Callable[[str], bool]) -> str:
+        """What the dense model reads: the text (folded) with each name the library never uses
+        put in the library's own word for it ("does aHSCT replace Ocrevus?" → "... replace
+        ocrelizumab?"), and a drug the library never names followed by its class
+        ("ublituximab disease-modifying therapy"); the text unchanged when there is nothing to
+        put. The library's passages say "ocrelizumab", so that is where their vectors sit; the
+        model makes little of "Ocrevus". Topics ("price", "kids") are not names and stay; so
+        does a name inside the library's or around it ("hsct", "ahsct"), which the model
+        already reads alike (rewriting those lost follow-ups: docs/design.md)."""
+        lowered = fold(text)
+        by_concept = {g.concept: g for g in self._groups if g.kind not in ("spelling", "topic")}
+        edited, left = lowered, len(lowered)
+        for mention in sorted(self.mentions(text), key=lambda m: -m.start):
+            group = by_concept.get(mention.concept)
+            if group is None or mention.end > left or library_says(mention.surface):
+                continue  # a topic, inside a name already put, or the library's own word
+            surface = fold(mention.surface)
+            said = next((t for t in group.terms if library_says(t)), None)
+            if said is not None and (surface in said or said in surface):
+                continue
+            if said is None and group.broader:
+                said = f"{surface} {' '.join(group.broader)}"
+            if said is None:
+                continue
+            edited = edited[:mention.start] + said + edited[mention.end:]
+            left = mention.start
+        return edited if edited != lowered else text
+
     def without(self, text: str, kinds: frozenset[str]) -> str:
         """The text with every term of the given kinds of concept taken out (lower-cased)."""
         lowered = fold(text)

@@ -106,6 +106,24 @@ def test_the_class_is_kept_only_for_drugs_the_library_never_names(tmp_path):
     assert table.expand("ocrevus before hsct?") == "ocrevus before hsct? ocrelizumab"
 
 
+def test_the_dense_model_reads_names_in_the_library_s_words(tmp_path):
+    library = {"ocrelizumab", "ahsct", "cost", "disease-modifying therapy"}
+    table = _table_with_classes(tmp_path, """groups:
+  - {kind: drug, broader: [disease-modifying therapy], terms: [ublituximab, briumvi]}
+  - {kind: drug, broader: [disease-modifying therapy], terms: [ocrelizumab, ocrevus]}
+  - {kind: treatment, terms: [ahsct, hsct, autologous haematopoietic stem cell transplantation]}
+  - {kind: topic, terms: [cost, price]}
+""").classes_only_for_unnamed(library.__contains__)
+    says = library.__contains__
+    # a brand becomes the generic the library uses; a drug it never names brings its class
+    assert table.in_library_words("Does aHSCT replace Ocrevus?", says) == \
+        "does ahsct replace ocrelizumab?"
+    assert table.in_library_words("briumvi then ahsct", says) == \
+        "briumvi disease-modifying therapy then ahsct"
+    # "hsct" is inside "ahsct" (the model reads them alike); "price" is a topic, not a name
+    assert table.in_library_words("what price is HSCT?", says) == "what price is HSCT?"
+
+
 def test_a_class_that_is_not_a_list_is_a_config_error(tmp_path):
     from qa.errors import ConfigError
 
