@@ -47,6 +47,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind21": ("blind21", "CT", None),
           "blind22": ("blind22", None, "CU"),
           "blind23": ("blind23", "CV", None),
+          "blind24": ("blind24", "CY", "CX"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
