@@ -150,6 +150,7 @@ def test_a_follow_up_of_a_follow_up_reads_back_to_where_the_chat_started():
 
 
 def test_a_separate_thing_is_an_announced_change_of_subject():
-    message = "separate thing, my husband has myasthenia, is thymectomy still done or is it stem cells now?"
+    message = ("separate thing, my husband has myasthenia, is thymectomy still done or is it "
+               "stem cells now?")
     resolution = resolve(message, ["islet transplant for t1d"], TABLE)
     assert resolution.understood_as is None and resolution.text == message
