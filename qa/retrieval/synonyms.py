@@ -59,6 +59,8 @@ class SynonymTable:
                  ) -> None:
         # Empty groups are dropped here, so groups and patterns stay paired one to one.
         self._groups = [g for g in groups if g.terms]
+        # The concepts that are names (not topics or spellings), for `in_library_words`.
+        self._names = {g.concept: g for g in self._groups if g.kind not in ("spelling", "topic")}
         # Real words typed for the word meant ("stem sell"): the speller's, kept with the table.
         self.sound_alikes = dict(sound_alikes or {})
         self._patterns = [
@@ -136,10 +138,9 @@ class SynonymTable:
         does a name inside the library's or around it ("hsct", "ahsct"), which the model
         already reads alike (rewriting those lost follow-ups: docs/design.md)."""
         lowered = fold(text)
-        by_concept = {g.concept: g for g in self._groups if g.kind not in ("spelling", "topic")}
         edited, left = lowered, len(lowered)
         for mention in sorted(self.mentions(text), key=lambda m: -m.start):
-            group = by_concept.get(mention.concept)
+            group = self._names.get(mention.concept)
             if group is None or mention.end > left or library_says(mention.surface):
                 continue  # a topic, inside a name already put, or the library's own word
             surface = fold(mention.surface)
