@@ -48,6 +48,8 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind22": ("blind22", None, "CU"),
           "blind23": ("blind23", "CV", None),
           "blind24": ("blind24", "CY", "CX"),
+          "blind25": ("blind25", None, "CZ"),
+          "blind26": ("blind26", None, "DA"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}

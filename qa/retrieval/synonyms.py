@@ -55,12 +55,14 @@ class Mention:
 class SynonymTable:
     """Groups of equivalent terms; `expand` appends the other terms of every group found."""
 
-    def __init__(self, groups: list[Group], sound_alikes: Mapping[str, str] | None = None
-                 ) -> None:
+    def __init__(self, groups: list[Group], sound_alikes: Mapping[str, str] | None = None,
+                 names: Mapping[str, Group] | None = None) -> None:
         # Empty groups are dropped here, so groups and patterns stay paired one to one.
         self._groups = [g for g in groups if g.terms]
-        # The concepts that are names (not topics or spellings), for `in_library_words`.
-        self._names = {g.concept: g for g in self._groups if g.kind not in ("spelling", "topic")}
+        # The concepts that are names (not topics or spellings), for `in_library_words`; a
+        # table derived by `classes_only_for_unnamed` keeps its parent's, classes and all.
+        self._names = dict(names) if names is not None else {
+            g.concept: g for g in self._groups if g.kind not in ("spelling", "topic")}
         # Real words typed for the word meant ("stem sell"): the speller's, kept with the table.
         self.sound_alikes = dict(sound_alikes or {})
         self._patterns = [
@@ -104,13 +106,15 @@ class SynonymTable:
                     if any(str(t).strip() for t in g)])
 
     def classes_only_for_unnamed(self, library_says: Callable[[str], bool]) -> SynonymTable:
-        """The table with a concept's class kept only where the library never names the concept
-        in any of its words: the class then stands in for it ("ublituximab", which the library
-        never mentions, searches "disease-modifying therapy"), while a drug the library does
-        name is found by its own name, undiluted."""
+        """The table whose word search (`expand`) adds a concept's class only where the library
+        never names the concept in any of its words: the class then stands in for it
+        ("ublituximab", which the library never mentions, searches "disease-modifying
+        therapy"), while a drug the library does name is found by its own name, undiluted.
+        The dense wording (`in_library_words`) keeps every class: the model knows "JAK
+        inhibitor" but not "baricitinib", named in the library or not (docs/design.md)."""
         groups = [g if not g.broader or not any(library_says(t) for t in g.terms)
                   else replace(g, broader=()) for g in self._groups]
-        return SynonymTable(groups, self.sound_alikes)
+        return SynonymTable(groups, self.sound_alikes, self._names)
 
     @property
     def groups(self) -> tuple[Group, ...]:
@@ -131,27 +135,27 @@ class SynonymTable:
     def in_library_words(self, text: str, library_says: Callable[[str], bool]) -> str:
         """What the dense model reads: the text (folded) with each name the library never uses
         put in the library's own word for it ("does aHSCT replace Ocrevus?" → "... replace
-        ocrelizumab?"), and a drug the library never names followed by its class
-        ("ublituximab disease-modifying therapy"); the text unchanged when there is nothing to
-        put. The library's passages say "ocrelizumab", so that is where their vectors sit; the
-        model makes little of "Ocrevus". Topics ("price", "kids") are not names and stay; so
-        does a name inside the library's or around it ("hsct", "ahsct"), which the model
-        already reads alike (rewriting those lost follow-ups: docs/design.md)."""
+        ocrelizumab?"), and each drug followed by its class ("baricitinib JAK inhibitor");
+        the text unchanged when there is nothing to put. The library's passages say
+        "ocrelizumab", so that is where their vectors sit; the model makes little of "Ocrevus"
+        and less of a generic name it has rarely seen. Topics ("price", "kids") are not names
+        and stay; so does a name inside the library's or around it ("hsct", "ahsct"), which
+        the model already reads alike (rewriting those lost follow-ups: docs/design.md)."""
         lowered = fold(text)
         edited, left = lowered, len(lowered)
         for mention in sorted(self.mentions(text), key=lambda m: -m.start):
             group = self._names.get(mention.concept)
-            if group is None or mention.end > left or library_says(mention.surface):
-                continue  # a topic, inside a name already put, or the library's own word
+            if group is None or mention.end > left:
+                continue  # a topic, or inside a name already put
             surface = fold(mention.surface)
             said = next((t for t in group.terms if library_says(t)), None)
-            if said is not None and (surface in said or said in surface):
-                continue
-            if said is None and group.broader:
-                said = f"{surface} {' '.join(group.broader)}"
-            if said is None:
-                continue
-            edited = edited[:mention.start] + said + edited[mention.end:]
+            alike = said is not None and (surface in said or said in surface)
+            if not group.broader and (library_says(mention.surface) or alike or said is None):
+                continue  # the library's own word, one it reads alike, or none to put
+            name = said if said is not None and not alike else surface
+            if group.broader:
+                name = f"{name} {' '.join(group.broader)}"
+            edited = edited[:mention.start] + name + edited[mention.end:]
             left = mention.start
         return edited if edited != lowered else text
 

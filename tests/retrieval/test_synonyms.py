@@ -115,11 +115,15 @@ def test_the_dense_model_reads_names_in_the_library_s_words(tmp_path):
   - {kind: topic, terms: [cost, price]}
 """).classes_only_for_unnamed(library.__contains__)
     says = library.__contains__
-    # a brand becomes the generic the library uses; a drug it never names brings its class
+    # a brand becomes the generic the library uses; every drug brings its class, named in
+    # the library or not (the word search keeps the class only for unnamed drugs)
     assert table.in_library_words("Does aHSCT replace Ocrevus?", says) == \
-        "does ahsct replace ocrelizumab?"
+        "does ahsct replace ocrelizumab disease-modifying therapy?"
+    assert table.in_library_words("ocrelizumab or ahsct", says) == \
+        "ocrelizumab disease-modifying therapy or ahsct"
     assert table.in_library_words("briumvi then ahsct", says) == \
         "briumvi disease-modifying therapy then ahsct"
+    assert table.expand("ocrevus or ahsct").count("disease-modifying therapy") == 0
     # "hsct" is inside "ahsct" (the model reads them alike); "price" is a topic, not a name
     assert table.in_library_words("what price is HSCT?", says) == "what price is HSCT?"
 
