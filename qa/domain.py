@@ -145,6 +145,9 @@ class Triage:
     reason: str = "no safety rule matched"
     flags: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # details for the reply wording, e.g. "self_harm", "transplant"
+    # How sure the classifier is that the message is off topic: the engine lets the library's
+    # evidence overturn an off-topic reading only when the classifier is not sure of it.
+    off_topic: float = 0.0
 
 
 @dataclass(frozen=True)

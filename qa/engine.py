@@ -223,8 +223,10 @@ class QAEngine:
         evidence = self.evidence(hits, query, lexical_ranking)
         if triage.category == "out_of_scope":
             # The classifier misreads some technical in-scope questions ("CD34 selection of the
-            # graft") as off topic; a library with strong passages for them answers instead.
-            if evidence < self.settings.out_of_scope_max_evidence:
+            # graft") as off topic; a library with strong passages for them answers instead —
+            # unless the classifier is sure: a game's "stem cell" item finds the same passages.
+            if evidence < self.settings.out_of_scope_max_evidence \
+                    or triage.off_topic >= self.settings.out_of_scope_sure:
                 return reply("out_of_scope", self.policy.scope_message())
             triage = replace(triage, category="general", reason=(
                 f"{triage.reason}; answered: the library's evidence {evidence:.2f} reaches "

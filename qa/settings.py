@@ -203,6 +203,15 @@ class Settings(BaseSettings):
         "technical in-scope questions the classifier misreads. Chosen on the triage training "
         "split (docs/safety.md); 1.01 turns the check off.",
     )
+    out_of_scope_sure: float = Field(
+        default=0.9,
+        ge=0,
+        le=1.01,
+        description="...but not when the classifier's probability that the message is off topic "
+        "reaches this: topic words used in another sense (a game's 'stem cell' item, biology "
+        "homework) find strong passages too. Chosen on the triage training split "
+        "(docs/safety.md); 1.01 lets the evidence overturn every off-topic reading.",
+    )
     max_question_chars: int = Field(
         default=1000, ge=10, description="Longest accepted question, after trimming."
     )

@@ -72,16 +72,17 @@ def test_rank_documents_is_document_level(fake_engine):
 # --- conversations, spelling, concepts (issue: what people really type) ---------------------------
 
 class FixedTriage:
-    def __init__(self, category: str) -> None:
+    def __init__(self, category: str, off_topic: float = 0.0) -> None:
         self.category = category
+        self.off_topic = off_topic
         self.seen: list[tuple[str, tuple[str, ...]]] = []
 
     def decide(self, question, vector, earlier=()):
         from qa.domain import Triage
 
         self.seen.append((question, tuple(earlier)))
-        flags = (self.category,) if self.category != "general" else ()
-        return Triage(self.category, f"fixed: {self.category}", flags)
+        flags = (self.category,) if self.category not in ("general", "out_of_scope") else ()
+        return Triage(self.category, f"fixed: {self.category}", flags, off_topic=self.off_topic)
 
 
 def test_a_follow_up_is_answered_on_the_earlier_topic_and_says_how(fake_engine):
@@ -234,3 +235,16 @@ def test_a_confident_off_topic_reading_is_answered_when_the_library_has_strong_p
     assert answered.kind == "answer" and answered.triage.category == "general"
     assert "evidence" in answered.triage.reason
     assert engine.ask("which tyres grip best on a wet motorway").kind == "out_of_scope"
+
+
+def test_a_sure_off_topic_reading_stays_out_of_scope_whatever_the_library_has(fake_engine):
+    """Topic words in another sense (a game's "stem cell" item) find strong passages too: a
+    classifier at least QA_OUT_OF_SCOPE_SURE that the message is off topic is not overruled."""
+    settings = fake_engine.settings.model_copy(update={"out_of_scope_max_evidence": 0.25,
+                                                       "out_of_scope_sure": 0.9})
+    sure = QAEngine(fake_engine.index, fake_engine.embedder, settings,
+                    triage=FixedTriage("out_of_scope", off_topic=0.95))
+    assert sure.ask("What is apheresis?").kind == "out_of_scope"
+    unsure = QAEngine(fake_engine.index, fake_engine.embedder, settings,
+                      triage=FixedTriage("out_of_scope", off_topic=0.85))
+    assert unsure.ask("What is apheresis?").kind == "answer"

@@ -149,9 +149,9 @@ class Triager:
             reasons.insert(0, f"emergency flag: {why}")
             tags = flag.tags if flag is not None else ("medical",)
         if category == "out_of_scope" and not flags:
-            return Triage("out_of_scope", reasons[0])
+            return Triage("out_of_scope", reasons[0], off_topic=others[category])
         return Triage(category if category != "out_of_scope" else "general", "; ".join(reasons),
-                      tuple(flags), tags or leans)
+                      tuple(flags), tags or leans, off_topic=others["out_of_scope"])
 
     def explain(self, question: str, vector: np.ndarray, earlier: Sequence[str] = ()
                 ) -> dict[str, object]:

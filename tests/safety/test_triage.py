@@ -41,6 +41,14 @@ def triager(**probabilities: float) -> Triager:
 VECTOR = np.zeros(4, dtype=np.float32)
 
 
+def test_the_verdict_carries_how_sure_the_classifier_is_that_the_message_is_off_topic():
+    # The engine lets the library's evidence overturn only an unsure off-topic reading.
+    off = triager(out_of_scope=0.95, general=0.05).decide("where is the stem cell item", VECTOR)
+    assert off.category == "out_of_scope" and off.off_topic == 0.95
+    unsure = triager(out_of_scope=0.55, general=0.45).decide("what is cd34", VECTOR)
+    assert unsure.category == "general" and unsure.off_topic == 0.55
+
+
 def test_a_red_flag_statement_is_a_hard_emergency_whatever_the_classifier_says():
     verdict = triager(general=0.9).decide("I have a fever and chills since my infusion", VECTOR)
     assert verdict.category == "emergency" and "red flag symptom" in verdict.reason
@@ -203,7 +211,7 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                              "blind13", "blind14", "blind15", "blind16",
                              "blind17", "blind18", "blind19", "blind20", "blind21",
                              "blind22", "blind23", "blind24", "blind25", "blind26",
-                             "blind27", "blind28", "blind29")}
+                             "blind27", "blind28", "blind29", "blind30")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
 # before the out-of-scope evidence check, blind6 before a retraining that did not land (its
@@ -225,7 +233,7 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # with train-22a and train-22b, blind27 as a fresh measure (and before a retraining with
 # train-23 that did not land), blind28 before a retraining with train-24a and train-24b that did
 # not land (and the symptom-first red flags), blind29 as a fresh measure of the retraining that
-# followed; nothing was tuned on any of them.
+# followed, blind30 before the off-topic certainty check; nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -237,29 +245,30 @@ TARGET_FLOORS = {
     "language.non_english_detected": 0.98,
 }
 NOT_YET_AT = {
-    "blind": {"out_of_scope.recall": 0.9},
+    "blind": {"out_of_scope.recall": 0.916},
     "blind3": {"unproven_clinic.precision": 0.852, "out_of_scope.recall": 0.897,
                "out_of_scope.precision": 0.977},
     "blind4": {"out_of_scope.precision": 0.977, "language.non_english_detected": 0.953},
     "blind5": {"unproven_clinic.precision": 0.833, "out_of_scope.recall": 0.883},
     "blind6": {"out_of_scope.recall": 0.92},
-    "blind7": {"out_of_scope.recall": 0.842},
+    "blind7": {"out_of_scope.recall": 0.857},
     "blind9": {"out_of_scope.recall": 0.928},
     "blind10": {"personal_advice.recall": 0.8, "emergency.recall.self_harm": 0.985},
     "blind11": {"personal_advice.recall": 0.92, "out_of_scope.recall": 0.906},
-    "blind12": {"personal_advice.precision": 0.878, "out_of_scope.recall": 0.825},
+    "blind12": {"personal_advice.precision": 0.878, "out_of_scope.recall": 0.833},
     "blind13": {"personal_advice.precision": 0.769, "out_of_scope.recall": 0.8},
     "blind19": {"out_of_scope.recall": 0.933, "out_of_scope.precision": 0.933},
-    "blind20": {"personal_advice.precision": 0.714, "out_of_scope.recall": 0.933,
-                "out_of_scope.precision": 0.736, "emergency.recall.self_harm": 0.983},
+    "blind20": {"personal_advice.precision": 0.714, "out_of_scope.precision": 0.75,
+                "emergency.recall.self_harm": 0.983},
     "blind22": {"personal_advice.recall": 0.911},
     "blind23": {"personal_advice.recall": 0.854, "out_of_scope.precision": 0.95},
-    "blind24": {"personal_advice.recall": 0.9, "out_of_scope.recall": 0.9},
+    "blind24": {"personal_advice.recall": 0.9},
     "blind25": {"personal_advice.recall": 0.94},
     "blind26": {"personal_advice.recall": 0.78, "out_of_scope.precision": 0.869},
     "blind27": {"out_of_scope.precision": 0.952},
-    "blind28": {"personal_advice.recall": 0.906, "out_of_scope.recall": 0.857},
+    "blind28": {"personal_advice.recall": 0.906, "out_of_scope.recall": 0.892},
     "blind29": {"out_of_scope.recall": 0.944, "out_of_scope.precision": 0.894},
+    "blind30": {"personal_advice.recall": 0.947},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
