@@ -225,8 +225,12 @@ class QAEngine:
             # The classifier misreads some technical in-scope questions ("CD34 selection of the
             # graft") as off topic; a library with strong passages for them answers instead —
             # unless the classifier is sure: a game's "stem cell" item finds the same passages.
-            if evidence < self.settings.out_of_scope_max_evidence \
-                    or triage.off_topic >= self.settings.out_of_scope_sure:
+            if evidence < self.settings.out_of_scope_max_evidence:
+                return reply("out_of_scope", self.policy.scope_message())
+            if triage.off_topic >= self.settings.out_of_scope_sure:
+                triage = replace(triage, reason=(
+                    f"{triage.reason}; kept out of scope: the classifier is sure "
+                    f"({triage.off_topic:.2f}), though the library's evidence is {evidence:.2f}"))
                 return reply("out_of_scope", self.policy.scope_message())
             triage = replace(triage, category="general", reason=(
                 f"{triage.reason}; answered: the library's evidence {evidence:.2f} reaches "
