@@ -141,8 +141,8 @@ class QAEngine:
 
     def query(self, question: str, history: Sequence[str] = ()) -> Query:
         understanding = self.understand(question, history)
-        dense_text = self.concepts.in_library_words(understanding.text, self._library_says)
-        return self._query(understanding.text, self.embedder.encode([dense_text])[0])
+        return self._query(understanding.text,
+                           self.embedder.encode([self._dense_text(understanding.text)])[0])
 
     def search(self, question: str, k: int | None = None, prefer_topics: tuple[str, ...] = (),
                history: Sequence[str] = ()) -> list[Hit]:
@@ -183,7 +183,7 @@ class QAEngine:
         # One model call: the message as typed (triage) and, when retrieval reads something
         # else (a follow-up resolved, a spelling corrected, a brand in the library's words),
         # that too, in the same batch.
-        dense_text = self.concepts.in_library_words(text, self._library_says)
+        dense_text = self._dense_text(text)
         vectors = self.embedder.encode([typed] if dense_text == typed else [typed, dense_text])
         query = self._query(text, vectors[-1])
         clock.lap("embed")
@@ -262,6 +262,10 @@ class QAEngine:
         """The names that are concepts of the table (anything else a client sends is dropped)."""
         known = {group.concept for group in self.concepts.groups}
         return [name for name in names if name in known]
+
+    def _dense_text(self, text: str) -> str:
+        """What the model encodes for retrieval: the text in the library's words."""
+        return self.concepts.in_library_words(text, self._library_says)
 
     def _library_says(self, words: str) -> bool:
         return all(word in self.index.vocabulary for word in WORD.findall(fold(words)))
