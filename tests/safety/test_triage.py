@@ -211,7 +211,7 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                              "blind13", "blind14", "blind15", "blind16",
                              "blind17", "blind18", "blind19", "blind20", "blind21",
                              "blind22", "blind23", "blind24", "blind25", "blind26",
-                             "blind27", "blind28", "blind29", "blind30")}
+                             "blind27", "blind28", "blind29", "blind30", "blind31")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
 # before the out-of-scope evidence check, blind6 before a retraining that did not land (its
@@ -233,7 +233,8 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # with train-22a and train-22b, blind27 as a fresh measure (and before a retraining with
 # train-23 that did not land), blind28 before a retraining with train-24a and train-24b that did
 # not land (and the symptom-first red flags), blind29 as a fresh measure of the retraining that
-# followed, blind30 before the off-topic certainty check; nothing was tuned on any of them.
+# followed, blind30 before the off-topic certainty check, blind31 before a retraining with
+# train-25 that did not land; nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -269,6 +270,7 @@ NOT_YET_AT = {
     "blind28": {"personal_advice.recall": 0.906, "out_of_scope.recall": 0.892},
     "blind29": {"out_of_scope.recall": 0.944, "out_of_scope.precision": 0.894},
     "blind30": {"personal_advice.recall": 0.947},
+    "blind31": {"personal_advice.recall": 0.9, "out_of_scope.recall": 0.866},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
@@ -290,6 +292,7 @@ NOT_YET_UNDER = {
     "blind20": {"general.hard_emergency_kind": 0.045, "general.emergency_flag": 0.123},
     "blind26": {"general.emergency_flag": 0.127},
     "blind28": {"general.emergency_flag": 0.052},
+    "blind31": {"general.emergency_flag": 0.055},
 }
 
 
