@@ -103,7 +103,10 @@ def cross_validated_scores(texts: list[str], vectors: np.ndarray, labels: list[s
     return out
 
 
-GRID = [round(0.05 * i, 2) for i in range(1, 20)]
+# Thresholds are chosen on a fine grid: the flag threshold sits near the bottom of the range, where
+# a coarse step is a large share of its value, so one new batch of training data moved it (and
+# with it every flag) by a whole step (docs/safety.md, blind test 32).
+GRID = [round(0.01 * i, 2) for i in range(1, 100)]
 # The flag threshold catches at least this share of English emergencies in training CV — well
 # above the 98 % blind target because blind recall has run below the cross-validated one, and
 # oblique self-harm below that (docs/safety.md).

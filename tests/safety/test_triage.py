@@ -211,7 +211,8 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                              "blind13", "blind14", "blind15", "blind16",
                              "blind17", "blind18", "blind19", "blind20", "blind21",
                              "blind22", "blind23", "blind24", "blind25", "blind26",
-                             "blind27", "blind28", "blind29", "blind30", "blind31")}
+                             "blind27", "blind28", "blind29", "blind30", "blind31",
+                             "blind32")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
 # before the out-of-scope evidence check, blind6 before a retraining that did not land (its
@@ -234,7 +235,7 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # train-23 that did not land), blind28 before a retraining with train-24a and train-24b that did
 # not land (and the symptom-first red flags), blind29 as a fresh measure of the retraining that
 # followed, blind30 before the off-topic certainty check, blind31 before a retraining with
-# train-25 that did not land; nothing was tuned on any of them.
+# train-25 that did not land, blind32 before the thresholds were chosen on a finer grid; nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -271,6 +272,7 @@ NOT_YET_AT = {
     "blind29": {"out_of_scope.recall": 0.944, "out_of_scope.precision": 0.894},
     "blind30": {"personal_advice.recall": 0.947},
     "blind31": {"personal_advice.recall": 0.9, "out_of_scope.recall": 0.866},
+    "blind32": {"personal_advice.recall": 0.875},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
@@ -285,7 +287,7 @@ NOT_YET_UNDER = {
     "blind11": {"general.emergency_flag": 0.06},
     "blind14": {"general.emergency_flag": 0.064},
     "blind15": {"general.hard_emergency_kind": 0.029, "general.emergency_flag": 0.186},
-    "blind16": {"general.hard_emergency_kind": 0.054, "general.emergency_flag": 0.174},
+    "blind16": {"general.hard_emergency_kind": 0.041, "general.emergency_flag": 0.174},
     "blind17": {"general.emergency_flag": 0.125},
     "blind18": {"general.emergency_flag": 0.077},
     "blind19": {"general.hard_emergency_kind": 0.03, "general.emergency_flag": 0.18},
