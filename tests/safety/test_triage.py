@@ -235,7 +235,8 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # train-23 that did not land), blind28 before a retraining with train-24a and train-24b that did
 # not land (and the symptom-first red flags), blind29 as a fresh measure of the retraining that
 # followed, blind30 before the off-topic certainty check, blind31 before a retraining with
-# train-25 that did not land, blind32 before the thresholds were chosen on a finer grid; nothing was tuned on any of them.
+# train-25 that did not land, blind32 before the thresholds were chosen on a finer grid;
+# nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
