@@ -140,7 +140,10 @@ class SynonymTable:
         "ocrelizumab", so that is where their vectors sit; the model makes little of "Ocrevus"
         and less of a generic name it has rarely seen. Topics ("price", "kids") are not names
         and stay; so does a name inside the library's or around it ("hsct", "ahsct"), which
-        the model already reads alike (rewriting those lost follow-ups: docs/design.md)."""
+        the model already reads alike (rewriting those lost follow-ups: docs/design.md). A drug
+        with a class is put in the library's first word for it even when the library mentions
+        the typed brand in passing ("Gilenya" → "fingolimod"): its passages are written on the
+        generic, and keeping the brand ranked worse (docs/design.md)."""
         lowered = fold(text)
         edited, left = lowered, len(lowered)
         for mention in sorted(self.mentions(text), key=lambda m: -m.start):
