@@ -51,6 +51,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind25": ("blind25", None, "CZ"),
           "blind26": ("blind26", None, "DA"),
           "blind27": ("blind27", "DB", None),
+          "blind28": ("blind28", "DC", "DD"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
