@@ -136,8 +136,9 @@ def synthetic_index(base: LoadedIndex, size: int, settings: Settings, seed: int 
     hnsw_s = time.perf_counter() - started
     print(f"synthetic: BM25 {bm25_s:.0f} s, HNSW {hnsw_s:.0f} s", flush=True)
     manifest = {"model": base.manifest["model"], "dense_index": info, "passages": size}
+    # Each synthetic document's card is its first passage's vector (four passages a document).
     index = LoadedIndex(base.path, manifest, passages, vectors, dense, lexical,
-                        RowFacts.of(passages, len(passages)), base.vocabulary)
+                        RowFacts.of(passages, len(passages)), base.vocabulary, vectors[::4])
     index.build_seconds = {"bm25": bm25_s, "hnsw": hnsw_s}  # type: ignore[attr-defined]
     return index
 

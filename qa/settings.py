@@ -183,6 +183,10 @@ class Settings(BaseSettings):
         default=0.5, ge=0, le=1, description="Weight, within the lexical ranking, of BM25 on what "
         "a question asks without the conditions and treatments it names (docs/design.md); 0 "
         "turns it off.")
+    document_weight: float = Field(
+        default=0.4, ge=0, description="Weight, in reciprocal rank fusion, of ranking the "
+        "candidates' documents by their cards (title and summary; docs/design.md); 0 turns it "
+        "off.")
     unreviewed_weight: float = Field(
         default=0.8, gt=0, le=1, description="Fused-score weight of passages whose document has "
         "no `reviewed` date (e.g. bulk JSONL or HTML imports): reviewed, sourced text wins at "

@@ -20,7 +20,7 @@ import numpy as np
 from qa.domain import Document, Passage
 from qa.encoders import Embedder, embedder_from_settings
 from qa.errors import IndexLoadError
-from qa.indexing import dense, layout
+from qa.indexing import dense, document_cards, layout
 from qa.indexing.bm25 import LexicalIndex
 from qa.indexing.row_facts import RowFacts
 from qa.ingest.boilerplate import BoilerplateFilter
@@ -158,20 +158,27 @@ def build_index(
                          dropped_boilerplate=chunked.dropped_boilerplate, warnings=chunked.warnings)
 
     texts = [p.embedding_text() for p in passages]
-    keys = [text_key(config.model_name, t) for t in texts]
+    cards = document_cards.card_texts(
+        passages, {d.id: document_cards.card_text(d.title, d.summary) for d in chunked.documents})
+    # Passages and cards are embedded together (one pass over the model), each reusing the live
+    # build's vector for the same text; the report counts passages.
+    everything = texts + cards
+    keys = [text_key(config.model_name, t) for t in everything]
     cache = _previous_vectors(index_dir, config.model_name)
     missing = [i for i, key in enumerate(keys) if key not in cache]
-    report.re_embedded, report.reused = len(missing), len(keys) - len(missing)
+    report.re_embedded = sum(1 for i in missing if i < len(texts))
+    report.reused = len(texts) - report.re_embedded
     progress = progress_factory(len(missing)) if progress_factory and missing else None
-    fresh = embed_by_length(embedder, [texts[i] for i in missing], config.batch_size, progress) \
-        if missing else None
+    fresh = embed_by_length(embedder, [everything[i] for i in missing], config.batch_size,
+                            progress) if missing else None
     dimension = fresh.shape[1] if fresh is not None else embedder.dimension
-    vectors = np.zeros((len(passages), dimension), dtype=np.float32)
+    embedded = np.zeros((len(everything), dimension), dtype=np.float32)
     if fresh is not None:
-        vectors[np.asarray(missing, dtype=np.int64)] = fresh
+        embedded[np.asarray(missing, dtype=np.int64)] = fresh
     for i, key in enumerate(keys):
         if key in cache:
-            vectors[i] = cache[key]
+            embedded[i] = cache[key]
+    vectors, card_vectors = embedded[:len(texts)], embedded[len(texts):]
 
     dense_index, dense_info = dense.build(vectors, config.ann_threshold, config.hnsw_m,
                                           config.hnsw_ef_construction)
@@ -183,7 +190,7 @@ def build_index(
         layout.write_passages(folder / layout.PASSAGES, passages)
         (folder / layout.DOCUMENTS).write_text(
             json.dumps(_documents_json(chunked.documents), ensure_ascii=False), encoding="utf-8")
-        layout.write_vectors(folder, vectors, dense_index)
+        layout.write_vectors(folder, vectors, dense_index, card_vectors)
         lexical.save(folder / layout.BM25_DIR)
         RowFacts.of(passages, len(passages)).save(folder)
         (folder / layout.VOCABULARY).write_text(json.dumps(vocabulary, sort_keys=True),
@@ -209,7 +216,7 @@ def build_index(
 def _tqdm_progress(total: int) -> Callable[[int], None]:
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc="embedding passages", unit="passage", leave=False)
+    bar = tqdm(total=total, desc="embedding passages and document cards", unit="text", leave=False)
 
     def advance(done: int) -> None:
         bar.update(done)
@@ -233,13 +240,22 @@ def run_build(settings: Settings, if_needed: bool = False, show_progress: bool =
 # --- helpers ------------------------------------------------------------------------------------
 
 def _previous_vectors(index_dir: Path, model_name: str) -> dict[str, np.ndarray]:
-    """Vectors of the live build keyed by text hash, when it used the same model; else empty."""
+    """Vectors of the live build (passages and document cards) keyed by text hash, when it
+    used the same model; else empty."""
     try:
         previous = layout.load_index(index_dir, expected_model=model_name)
-    except IndexLoadError:
+        documents = json.loads((previous.path / layout.DOCUMENTS).read_text(encoding="utf-8"))
+    except (IndexLoadError, OSError, ValueError):
         return {}
-    return {text_key(model_name, p.embedding_text()): np.array(previous.embeddings[row])
-            for row, p in enumerate(previous.passages)}
+    cache = {text_key(model_name, p.embedding_text()): np.array(previous.embeddings[row])
+             for row, p in enumerate(previous.passages)}
+    cards = document_cards.card_texts(previous.passages, {
+        doc: document_cards.card_text(str(d.get("title", "")), d.get("summary"))
+        for doc, d in documents.items() if isinstance(d, dict)})
+    if len(cards) == len(previous.document_vectors):
+        cache.update((text_key(model_name, text), np.array(vector))
+                     for text, vector in zip(cards, previous.document_vectors))
+    return cache
 
 
 def _documents_json(documents: Sequence[Document]) -> dict[str, dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 Layout under the index directory:
     builds/<build-id>/   one immutable build: manifest.json, passages.jsonl, documents.json,
-                         embeddings.npy, dense.faiss, bm25/, and the per-row facts ranking needs
-                         (row_documents.npy, row_reviewed.npy, topic_rows.json)
+                         embeddings.npy, dense.faiss, bm25/, the per-row facts ranking needs
+                         (row_documents.npy, row_reviewed.npy, topic_rows.json) and one
+                         vector per document (document_vectors.npy: qa.indexing.document_cards)
     current              a symlink to the live build, replaced with one atomic rename
 A crash mid-build leaves only a `builds/.tmp-*` folder behind; `current` still names the last
 complete build. The serving path imports this module and never the ingestion stack: making a
@@ -28,13 +29,14 @@ import numpy as np
 
 from qa.domain import Passage
 from qa.errors import IndexLoadError
-from qa.indexing import dense
+from qa.indexing import dense, document_cards
 from qa.indexing.bm25 import LexicalIndex
 from qa.indexing.passages import PassageStore
 from qa.indexing.row_facts import FILES as ROW_FACT_FILES
 from qa.indexing.row_facts import RowFacts
 
-FORMAT_VERSION = 3  # 2: row facts are always stored; 3: the spelling vocabulary too
+# 2: row facts are always stored; 3: the spelling vocabulary too; 4: document cards too
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 DOCUMENTS = "documents.json"
@@ -59,6 +61,7 @@ class LoadedIndex:
     lexical: LexicalIndex
     row_facts: RowFacts
     vocabulary: dict[str, int]
+    document_vectors: np.ndarray  # one card per document number of `row_facts` (memory-mapped)
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -106,6 +109,7 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
         dense_index = dense.load(build / DENSE)
         lexical = LexicalIndex.load(build / BM25_DIR)
         row_facts = RowFacts.load(build)
+        document_vectors = np.load(build / document_cards.VECTORS, mmap_mode="r")
         vocabulary = json.loads((build / VOCABULARY).read_text(encoding="utf-8"))
         if not isinstance(vocabulary, dict):
             raise ValueError(f"{VOCABULARY} is not a JSON object")
@@ -116,11 +120,12 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
     dimension = manifest.get("model", {}).get("dimension")
     if not (len(passages) == count == embeddings.shape[0] == dense_index.ntotal) or \
             embeddings.shape[1] != dimension or dense_index.d != dimension or \
-            not row_facts.consistent_with(len(passages)):
-        raise IndexLoadError(f"index in {build} is inconsistent (passage, vector or row-fact "
-                             f"counts or dimensions differ); {rebuild}")
+            not row_facts.consistent_with(len(passages)) or \
+            document_vectors.shape != (row_facts.document_count(), dimension):
+        raise IndexLoadError(f"index in {build} is inconsistent (passage, vector, row-fact or "
+                             f"document-card counts or dimensions differ); {rebuild}")
     return LoadedIndex(build, manifest, passages, embeddings, dense_index, lexical, row_facts,
-                       vocabulary)
+                       vocabulary, document_vectors)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -160,9 +165,11 @@ def write_passages(path: Path, passages: Iterable[Passage]) -> None:
     _write_jsonl(path, (p.to_json() for p in passages))
 
 
-def write_vectors(directory: Path, vectors: np.ndarray, dense_index: Any) -> None:
+def write_vectors(directory: Path, vectors: np.ndarray, dense_index: Any,
+                  document_vectors: np.ndarray) -> None:
     np.save(directory / EMBEDDINGS, vectors)
     dense.save(dense_index, directory / DENSE)
+    np.save(directory / document_cards.VECTORS, document_vectors)
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -191,7 +198,8 @@ def _file_table(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def _verify_files(build: Path, files: dict[str, Any], rebuild: str) -> None:
-    required = {PASSAGES, DOCUMENTS, EMBEDDINGS, DENSE, VOCABULARY, *ROW_FACT_FILES}
+    required = {PASSAGES, DOCUMENTS, EMBEDDINGS, DENSE, VOCABULARY, document_cards.VECTORS,
+                *ROW_FACT_FILES}
     if not required <= set(files):
         raise IndexLoadError(f"index manifest in {build} lists no files; {rebuild}")
     for name, entry in files.items():

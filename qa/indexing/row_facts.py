@@ -65,6 +65,10 @@ class RowFacts:
                    np.load(directory / ROW_REVIEWED, mmap_mode="r"),
                    {str(t): np.asarray(rows, dtype=np.int64) for t, rows in topics.items()})
 
+    def document_count(self) -> int:
+        """How many documents the rows belong to (numbers run from 0 without gaps)."""
+        return int(self.documents.max()) + 1 if len(self.documents) else 0
+
     def consistent_with(self, count: int) -> bool:
         """Every array describes exactly `count` rows, and every topic row is one of them."""
         return (self.documents.shape == (count,) and self.reviewed.shape == (count,)

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: FAISS (dense) and BM25 (lexical) candidates fused by reciprocal rank fusion.
+"""Hybrid retrieval: FAISS (dense) and BM25 (lexical) candidates fused by reciprocal rank fusion,
+with a third ranking of the candidates' documents by their cards (qa.indexing.document_cards).
 
 Fusion ranks; cosine similarity (computed from the stored vectors for every candidate, whichever
 retriever found it) is kept beside the fused score because it is the calibrated evidence strength
@@ -38,6 +39,7 @@ class RetrievalParams:
     unreviewed_weight: float = setting_default("unreviewed_weight")
     dense_weight: float = setting_default("dense_weight")
     aspect_weight: float = setting_default("aspect_weight")
+    document_weight: float = setting_default("document_weight")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class HybridRetriever:
         # A plain ndarray view of the memory-mapped vectors: still shared, no copy, but without
         # np.memmap's per-indexing overhead.
         self._vectors = np.asarray(index.embeddings)
+        self._cards = np.asarray(index.document_vectors)
         # A graph search is long enough to hide other work behind it (see `rankings`).
         self.overlap = dense_index.is_graph(index.dense)
 
@@ -159,6 +162,8 @@ class HybridRetriever:
                 prefer_topics: tuple[str, ...]) -> Iterator[Ranked]:
         """The fused candidates in rank order, computed only as far as a caller reads."""
         fused = self._reciprocal_rank_fusion(((self.params.dense_weight, dense), (1.0, lexical)))
+        if self.params.document_weight and fused and len(self._cards):
+            self._add_document_ranking(fused, query_vector)
         if not self._all_reviewed and self.params.unreviewed_weight != 1.0:
             # Provenance prior: at similar relevance, reviewed and dated text outranks bulk text
             # that carries no review date (see docs/design.md for the measured effect).
@@ -176,6 +181,19 @@ class HybridRetriever:
             similarities = (self._vectors[rows] @ query_vector).tolist()
             for row, similarity in zip(rows, similarities):
                 yield row, fused.get(row, 0.0), similarity
+
+    def _add_document_ranking(self, fused: dict[int, float], query_vector: np.ndarray) -> None:
+        """Add to each candidate's fused score its document's reciprocal rank among the
+        candidates' documents, ranked by card similarity. Only the candidates' documents are
+        ranked, so the cost follows the candidate count, not the size of the library."""
+        rows = list(fused)
+        documents, of_row = np.unique(self._document_of_row[rows], return_inverse=True)
+        ranks = np.empty(len(documents), dtype=np.int64)
+        ranks[np.argsort(-(self._cards[documents] @ query_vector), kind="stable")] = \
+            np.arange(len(documents))
+        added = self.params.document_weight / (self.params.rrf_k + ranks[of_row] + 1.0)
+        for row, extra in zip(rows, added.tolist()):
+            fused[row] += extra
 
     def _preferred_rows(self, query_vector: np.ndarray, topics: tuple[str, ...], take: int = 2) -> list[int]:
         rows = [self._topic_rows[t] for t in topics if t in self._topic_rows]

@@ -149,3 +149,45 @@ def test_passages_vectors_and_dense_index_are_memory_mapped_not_copied(tmp_path,
     mapped = Path("/proc/self/maps").read_text()
     for name in ("dense.faiss", "embeddings.npy", "passages.jsonl"):
         assert str(index.path / name) in mapped, name
+
+
+def test_each_document_has_one_card_from_its_title_and_summary(fake_settings):
+    from qa.indexing.document_cards import card_text
+
+    run_build(fake_settings, embedder=HashEmbedder())
+    index = load_index(fake_settings.index_dir)
+    documents = json.loads((index.path / "documents.json").read_text())
+    numbers = index.row_facts.documents
+    assert index.document_vectors.shape == (int(numbers.max()) + 1, 256)
+    for row, passage in enumerate(index.passages):
+        document = documents[passage.document_id]
+        expected = HashEmbedder().encode([card_text(document["title"], document["summary"])])[0]
+        assert np.allclose(index.document_vectors[numbers[row]], expected, atol=1e-6)
+
+
+def test_a_changed_summary_re_embeds_its_card_and_no_passage(tmp_path):
+    corpus = copy_corpus(tmp_path)
+    settings = make_settings(tmp_path, corpus=[corpus])
+    embedder = HashEmbedder()
+    first = run_build(settings, embedder=embedder)
+    cards = len(load_index(settings.index_dir).document_vectors)
+    assert embedder.encoded == first.passages + cards
+
+    embedder.encoded = 0
+    run_build(settings, embedder=embedder)
+    assert embedder.encoded == 0  # passages and cards alike come from the live build
+
+    doc = corpus / "apheresis.md"
+    doc.write_text(doc.read_text().replace('title: "Apheresis explained"',
+                                           'title: "Apheresis explained"\nsummary: "How stem '
+                                           'cells are collected from the blood."'))
+    edited = run_build(settings, embedder=embedder)
+    assert embedder.encoded == 1 and edited.re_embedded == 0
+
+
+def test_a_build_without_document_cards_is_refused_with_one_clear_line(fake_settings):
+    run_build(fake_settings, embedder=HashEmbedder())
+    (current_build(fake_settings.index_dir) / "document_vectors.npy").unlink()
+    with pytest.raises(IndexLoadError, match="missing") as info:
+        load_index(fake_settings.index_dir)
+    assert "qa build" in str(info.value) and "\n" not in str(info.value)

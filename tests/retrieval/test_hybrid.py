@@ -125,3 +125,24 @@ def test_lexical_ranking_fuses_the_whole_question_with_its_aspect(fake_engine, m
     # row 1; row 3, found only by the aspect, joins at its lower weight.
     assert searched == [query.expanded, query.aspect]
     assert rows == [2, 1, 3]
+
+
+def test_the_document_whose_card_matches_the_question_is_lifted(fake_engine):
+    """A document ranked first by its card gains on the others (a weight far above the default,
+    so that on this five-document corpus the lift is the whole story); with the weight at 0
+    the order is the passages' alone."""
+    query = fake_engine.query("stem cells for autoimmune disease")
+    neutral = {"unreviewed_weight": 1.0}  # the provenance prior would blur the comparison
+    plain = HybridRetriever(fake_engine.index, SYNONYMS,
+                            RetrievalParams(document_weight=0.0, **neutral))
+    order = [h.row for h in plain.candidates(query)]
+    facts = fake_engine.index.row_facts.documents
+    last_document = int(facts[order[-1]])
+    carded = HybridRetriever(fake_engine.index, SYNONYMS,
+                             RetrievalParams(document_weight=1000.0, **neutral))
+    cards = np.zeros_like(np.asarray(fake_engine.index.document_vectors))
+    cards[last_document] = query.vector  # only the last candidate's document matches its card
+    carded._cards = cards
+    lifted = carded.candidates(query)
+    assert int(facts[lifted[0].row]) == last_document
+    assert int(facts[order[0]]) != last_document
