@@ -1,11 +1,12 @@
 """Document cards: one vector per document, from its title and summary.
 
 Why: passages are ranked one by one, and a broad document (an overview of aHSCT for MS, a
-society's recommendations) has some passage close to almost any MS question, so "can I still
-get HSCT after years on Copaxone?" was answered from the overview rather than from the
-document on who may be a candidate. A curator's title and summary say what a whole document is
-for; ranking documents by them and fusing that ranking into the passage ranking lets the
-document written for the question win (measured in docs/design.md).
+society's recommendations) has some passage close to almost any MS question, so a question
+asking about one aspect of MS (who qualifies, the hospital stay, the cost) was often answered
+from the broad documents rather than from the one written for that aspect. A curator's title
+and summary say what a whole document is for; ranking documents by them and fusing that
+ranking into the passage ranking lets the document written for the question win more often
+(measured in docs/design.md).
 
 A card's row is the document's number in the row facts (order of first appearance among the
 passages), so the retriever finds a passage's card without a lookup table.
