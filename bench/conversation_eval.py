@@ -52,6 +52,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind26": ("blind26", None, "DA"),
           "blind27": ("blind27", "DB", None),
           "blind28": ("blind28", "DC", "DD"),
+          "blind29": ("blind29", "DE", "DF"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
