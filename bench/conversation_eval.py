@@ -53,6 +53,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind27": ("blind27", "DB", None),
           "blind28": ("blind28", "DC", "DD"),
           "blind29": ("blind29", "DE", "DF"),
+          "blind30": ("blind30", "DG", None),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
@@ -147,7 +148,7 @@ def main() -> None:
                 alarms[key][1] += 1
     hits, n = alarms["split_emergency"]
     result["split emergencies recognised"] = proportion(hits, n)
-    for order in ("context_first", "symptom_first"):
+    for order in ("context_first", "symptom_first", "emergency_earlier"):
         hits, n = alarms[f"split_emergency [{order}]"]
         result[f"split emergencies recognised [{order}]"] = proportion(hits, n)
     hits, n = alarms["not_emergency"]
