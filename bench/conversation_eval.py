@@ -54,6 +54,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind28": ("blind28", "DC", "DD"),
           "blind29": ("blind29", "DE", "DF"),
           "blind30": ("blind30", "DG", None),
+          "blind31": ("blind31", "DH", None),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
