@@ -43,9 +43,11 @@ UNSUPPORTED_LANGUAGE = "unsupported_language"
 
 class TriagePolicy(Protocol):
     """What the engine needs of triage: a verdict from the message as typed, its embedding and
-    the earlier messages of the conversation (an emergency can be split over two messages)."""
+    the earlier messages of the conversation with theirs (an emergency can be split over two
+    messages, or told in full in an earlier one)."""
 
-    def decide(self, question: str, vector: np.ndarray, earlier: Sequence[str] = ()) -> Triage: ...
+    def decide(self, question: str, vector: np.ndarray, earlier: Sequence[str] = (),
+               earlier_vectors: Sequence[np.ndarray | None] = ()) -> Triage: ...
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,10 @@ class QAEngine:
         # dies with this engine, so a hot-swapped index never serves an answer from the old one.
         # In memory only: questions are never written anywhere.
         self.answers: BoundedLRU[Answer] = BoundedLRU(settings.answer_cache_size)
+        # Embeddings of recent messages as typed, so the earlier messages of a chat, which
+        # triage reads again on every turn, were usually encoded on their own turn and cost
+        # nothing now. In memory only, like the answers, and emptied with them.
+        self.message_vectors: BoundedLRU[np.ndarray] = BoundedLRU(settings.answer_cache_size)
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None,
@@ -180,15 +186,22 @@ class QAEngine:
 
     def _answer(self, understanding: Understanding, started: float, clock: Clock) -> Answer:
         typed, text = understanding.typed, understanding.text
-        # One model call: the message as typed (triage) and, when retrieval reads something
-        # else (a follow-up resolved, a spelling corrected, a brand in the library's words),
-        # that too, in the same batch.
+        # One model call: the message as typed (triage), and in the same batch what retrieval
+        # reads when that differs (a follow-up resolved, a spelling corrected, a brand in the
+        # library's words) and any earlier message whose vector is not at hand.
         dense_text = self._dense_text(text)
-        vectors = self.embedder.encode([typed] if dense_text == typed else [typed, dense_text])
-        query = self._query(text, vectors[-1])
+        earlier = understanding.earlier
+        unknown = [m for m in dict.fromkeys(earlier) if self.message_vectors.get(m) is None]
+        batch = [typed] + ([dense_text] if dense_text != typed else []) + unknown
+        vectors = self.embedder.encode(batch)
+        query = self._query(text, vectors[len(batch) - len(unknown) - 1])
         clock.lap("embed")
+        fresh = dict(zip(unknown, vectors[len(batch) - len(unknown):]))
+        earlier_vectors = [fresh[m] if m in fresh else self.message_vectors.get(m)
+                           for m in earlier]
+        self.message_vectors.put(typed, vectors[0])
         triage, dense_ranking, lexical_ranking = self.retriever.rankings(
-            query, lambda: self._triage(typed, vectors[0], understanding.earlier))
+            query, lambda: self._triage(typed, vectors[0], earlier, earlier_vectors))
         clock.lap("rankings")
 
         def reply(kind: AnswerKind, message: str, quotes: Sequence[Quote] = (),
@@ -270,8 +283,10 @@ class QAEngine:
     def _library_says(self, words: str) -> bool:
         return all(word in self.index.vocabulary for word in WORD.findall(fold(words)))
 
-    def _triage(self, typed: str, vector: np.ndarray, earlier: Sequence[str]) -> Triage:
-        return self.triage.decide(typed, vector, earlier) if self.triage else Triage()
+    def _triage(self, typed: str, vector: np.ndarray, earlier: Sequence[str],
+                earlier_vectors: Sequence[np.ndarray | None]) -> Triage:
+        return self.triage.decide(typed, vector, earlier, earlier_vectors) if self.triage \
+            else Triage()
 
     def _query(self, text: str, vector: np.ndarray) -> Query:
         """The retrieval query: the text (its expansions go to BM25), the vector of the text in

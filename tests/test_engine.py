@@ -1,10 +1,12 @@
 """The engine: normalisation, answers with quotes, abstention, the JSON shape."""
 
+import numpy as np
 import pytest
 
 from qa.engine import QAEngine, normalise_question
 from qa.errors import InvalidQuestion
 from qa.indexing.layout import load_index
+from tests.fakes import HashEmbedder
 
 
 def test_normalisation_collapses_whitespace_and_controls():
@@ -77,12 +79,43 @@ class FixedTriage:
         self.off_topic = off_topic
         self.seen: list[tuple[str, tuple[str, ...]]] = []
 
-    def decide(self, question, vector, earlier=()):
+    def decide(self, question, vector, earlier=(), earlier_vectors=()):
         from qa.domain import Triage
 
         self.seen.append((question, tuple(earlier)))
         flags = (self.category,) if self.category not in ("general", "out_of_scope") else ()
         return Triage(self.category, f"fixed: {self.category}", flags, off_topic=self.off_topic)
+
+
+class RecordingTriage(FixedTriage):
+    """Fixed triage that also records the earlier messages' vectors it was given."""
+
+    def __init__(self) -> None:
+        super().__init__("general")
+        self.vectors: list[list] = []
+
+    def decide(self, question, vector, earlier=(), earlier_vectors=()):
+        self.vectors.append(list(earlier_vectors))
+        return super().decide(question, vector, earlier, earlier_vectors)
+
+
+def test_earlier_messages_reach_triage_with_their_vectors_in_one_model_call(fake_engine):
+    triage = RecordingTriage()
+    engine = QAEngine(fake_engine.index, HashEmbedder(), fake_engine.settings, triage=triage)
+    engine.ask("What is apheresis?")
+    calls, encoded = engine.embedder.calls, engine.embedder.encoded
+    engine.ask("how long does mobilisation take?", history=["What is apheresis?"])
+    # One call, and the earlier message was not encoded again: its vector is remembered.
+    assert engine.embedder.calls == calls + 1 and engine.embedder.encoded == encoded + 1
+    expected = engine.embedder.encode(["What is apheresis?"])[0]
+    assert len(triage.vectors[-1]) == 1 and np.allclose(triage.vectors[-1][0], expected)
+    fresh = QAEngine(fake_engine.index, HashEmbedder(), fake_engine.settings,
+                     triage=RecordingTriage())
+    calls, encoded = fresh.embedder.calls, fresh.embedder.encoded
+    fresh.ask("how long does mobilisation take?", history=["What is apheresis?"])
+    # A worker that never saw the earlier message encodes it in the same single call.
+    assert fresh.embedder.calls == calls + 1 and fresh.embedder.encoded == encoded + 2
+    assert np.allclose(fresh.triage.vectors[-1][0], expected)
 
 
 def test_a_follow_up_is_answered_on_the_earlier_topic_and_says_how(fake_engine):
@@ -206,7 +239,7 @@ def test_clinic_seeking_gets_the_red_flag_passages_not_an_abstention(tmp_path, f
 class LeaningTriage:
     """Triage that reads every message as general but leaning off topic."""
 
-    def decide(self, question, vector, earlier=()):
+    def decide(self, question, vector, earlier=(), earlier_vectors=()):
         from qa.domain import Triage
         from qa.safety.triage import LEANS_OUT_OF_SCOPE
 

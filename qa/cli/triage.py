@@ -75,6 +75,6 @@ def explain(question: str, history: tuple[str, ...], index_dir: Path | None) -> 
     engine = QAEngine.from_settings(settings)
     triager = Triager.from_settings(settings, engine.speller.is_known, engine.embedder)
     understanding = engine.understand(question, history, as_typed=True)
-    vector = engine.embedder.encode([understanding.typed])[0]
-    click.echo(json.dumps(triager.explain(understanding.typed, vector, understanding.earlier),
-                          indent=2, ensure_ascii=False))
+    vectors = engine.embedder.encode([understanding.typed, *understanding.earlier])
+    click.echo(json.dumps(triager.explain(understanding.typed, vectors[0], understanding.earlier,
+                                          list(vectors[1:])), indent=2, ensure_ascii=False))

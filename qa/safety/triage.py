@@ -91,7 +91,11 @@ class Triager:
                    RedFlags.from_files(settings.red_flags_file, settings.crisis_lexicon_file),
                    LanguageGuess(known_word))
 
-    def decide(self, question: str, vector: np.ndarray, earlier: Sequence[str] = ()) -> Triage:
+    def decide(self, question: str, vector: np.ndarray, earlier: Sequence[str] = (),
+               earlier_vectors: Sequence[np.ndarray | None] = ()) -> Triage:
+        """The verdict on the new message. `earlier_vectors` (the earlier messages' embeddings,
+        None where unknown) let an emergency told in an earlier message keep the card on this
+        reply (`_after_an_earlier_emergency`)."""
         language = self.language.identify(question)
         flag = self.red_flags.read(question, earlier, language)
         scores = self.classifier.scores(question, vector)
@@ -109,6 +113,34 @@ class Triager:
         if set_aside:
             verdict = Triage(verdict.category, set_aside + verdict.reason, verdict.flags,
                              verdict.tags)
+        if "emergency" not in verdict.flags and verdict.category != "emergency":
+            verdict = self._after_an_earlier_emergency(verdict, earlier, earlier_vectors)
+        return verdict
+
+    def _after_an_earlier_emergency(self, verdict: Triage, earlier: Sequence[str],
+                                    earlier_vectors: Sequence[np.ndarray | None]) -> Triage:
+        """The verdict with the card above its answer when an earlier message of the chat got
+        the emergency card alone on its own turn (judged again here the same way: the server
+        keeps nothing). Why: the whole emergency is often told first ("my legs have gone numb
+        since lunch and I can't pee") and the next message is not urgent by itself ("I had
+        HSCT for NMO last year, is this a relapse?"); a careful service keeps saying "if this
+        is happening now, get help" on the replies that follow. Only an earlier message that
+        got the card alone counts, so a message that was only flagged on its own turn passes
+        on nothing (measured in docs/safety.md)."""
+        for number in range(min(len(earlier), len(earlier_vectors)) - 1, -1, -1):
+            vector = earlier_vectors[number]
+            if vector is None:
+                continue
+            own = self.decide(earlier[number], vector, earlier[:number])
+            if own.category != "emergency":
+                continue
+            # As for the new message's own flag, a flagged message is answered, not kept out.
+            category = "general" if verdict.category == "out_of_scope" else verdict.category
+            carried = tuple(t for t in own.tags if not t.startswith("language:"))
+            return Triage(category, f"emergency flag: earlier message {number + 1} of this "
+                          f"chat got the emergency card ({own.reason}); {verdict.reason}",
+                          ("emergency", *verdict.flags), carried + verdict.tags,
+                          verdict.off_topic)
         return verdict
 
     def _other_language(self, language: str, flag: RedFlag | None, scores: Scores) -> Triage:
@@ -153,13 +185,13 @@ class Triager:
         return Triage(category if category != "out_of_scope" else "general", "; ".join(reasons),
                       tuple(flags), tags or leans, off_topic=others["out_of_scope"])
 
-    def explain(self, question: str, vector: np.ndarray, earlier: Sequence[str] = ()
-                ) -> dict[str, object]:
+    def explain(self, question: str, vector: np.ndarray, earlier: Sequence[str] = (),
+                earlier_vectors: Sequence[np.ndarray | None] = ()) -> dict[str, object]:
         """A reviewer's view of one decision: each layer's reading, then the verdict."""
         language = self.language.identify(question)
         flag = self.red_flags.read(question, earlier, language)
         scores = self.classifier.scores(question, vector)
-        verdict = self.decide(question, vector, earlier)
+        verdict = self.decide(question, vector, earlier, earlier_vectors)
         return {"question": question, "language": language,
                 "red_flag": flag.describe() if flag else None,
                 "classifier": scores.probabilities, "thresholds": self.thresholds.__dict__,

@@ -24,7 +24,7 @@ class FixedTriager:
     def __init__(self, category: str) -> None:
         self.category = category
 
-    def decide(self, question, vector, earlier=()) -> Triage:
+    def decide(self, question, vector, earlier=(), earlier_vectors=()) -> Triage:
         flags = (self.category,) if self.category != "general" else ()
         return Triage(self.category, f"fixed: {self.category}", flags)
 
@@ -65,7 +65,7 @@ def test_triage_verdict_still_decides_before_anything_is_quoted(hnsw_settings, f
 
 def test_a_side_thread_error_reaches_the_caller(hnsw_settings, fake_embedder):
     class Broken:
-        def decide(self, question, vector, earlier=()):
+        def decide(self, question, vector, earlier=(), earlier_vectors=()):
             raise RuntimeError("triage failed")
 
     engine = _engine(hnsw_settings, fake_embedder, Broken())

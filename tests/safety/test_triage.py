@@ -93,6 +93,53 @@ def test_a_red_flag_that_needs_the_earlier_messages_is_never_set_aside():
     assert t.decide(message, VECTOR, earlier).category == "emergency"
 
 
+class ScoresByText:
+    """A classifier stand-in that reads one message as an emergency and every other as ordinary
+    (or off topic), whatever the vector."""
+
+    meta: dict = {}
+
+    def __init__(self, urgent: str, ordinary: str = "general", level: float = 0.95) -> None:
+        self.urgent, self.ordinary, self.level = urgent, ordinary, level
+
+    def scores(self, text, vector):
+        base = dict.fromkeys(("emergency", "personal_advice", "unproven_clinic", "out_of_scope",
+                              "general"), 0.0)
+        return Scores(base | ({"emergency": self.level, "general": 1 - self.level}
+                              if text == self.urgent else {self.ordinary: 1.0}))
+
+
+def test_an_emergency_told_in_an_earlier_message_keeps_the_card_on_the_next_reply():
+    urgent = "my legs have gone numb from the waist down since lunch"
+    follow_up = "I had a transplant for NMO last year, is this a relapse?"
+    t = Triager(ScoresByText(urgent), FLAGS, ENGLISH, Thresholds())  # type: ignore[arg-type]
+    assert t.decide(follow_up, VECTOR).flags == ()  # alone, an ordinary question
+    carried = t.decide(follow_up, VECTOR, ("hello", urgent), (VECTOR, VECTOR))
+    assert carried.category == "general" and carried.flags[0] == "emergency"
+    assert "earlier message 2" in carried.reason and "classifier" in carried.reason
+    assert "medical" in carried.tags
+    # An ordinary earlier message, or one whose vector is unknown, changes nothing.
+    assert t.decide(follow_up, VECTOR, ("hello",), (VECTOR,)).flags == ()
+    assert t.decide(follow_up, VECTOR, (urgent,), (None,)).flags == ()
+
+
+def test_an_earlier_message_that_was_only_flagged_passes_nothing_on():
+    unsure = "had a bit of a temperature earlier, gone now"
+    t = Triager(ScoresByText(unsure, level=0.3), FLAGS, ENGLISH,  # type: ignore[arg-type]
+                Thresholds(emergency=0.5, emergency_flag=0.2))
+    assert t.decide(unsure, VECTOR).category == "general"  # its own turn: the card above quotes
+    assert t.decide("what can I eat after the transplant", VECTOR, (unsure,), (VECTOR,)).flags == ()
+
+
+def test_a_message_after_an_earlier_emergency_is_answered_not_kept_out_of_scope():
+    urgent = "my dad took a whole packet of his tablets an hour ago"
+    t = Triager(ScoresByText(urgent, ordinary="out_of_scope"), FLAGS, ENGLISH,  # type: ignore[arg-type]
+                Thresholds())
+    assert t.decide("what time is it in sydney", VECTOR).category == "out_of_scope"
+    after = t.decide("what time is it in sydney", VECTOR, (urgent,), (VECTOR,))
+    assert after.category == "general" and after.flags[0] == "emergency"
+
+
 def test_another_language_uses_its_own_classifier_threshold():
     spanish = LanguageGuess(lambda word: False)
     low = Thresholds(emergency_flag_other_language=0.15)
