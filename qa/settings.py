@@ -165,7 +165,9 @@ class Settings(BaseSettings):
     answer_cache_size: int = Field(
         default=1024, ge=0,
         description="Recent answers kept in memory per worker, keyed by the normalised question "
-        "(0 disables). Never written to disk; emptied when a new index is swapped in.")
+        "(0 disables); the same number of recent messages' embeddings, which triage reads again "
+        "for the earlier messages of a chat. Never written to disk; emptied when a new index is "
+        "swapped in.")
     max_per_document: int = Field(
         default=2, ge=1, description="At most this many quotes from one document."
     )
