@@ -20,7 +20,9 @@ plainly ordinary: the quotes are kept under the card. Only a classifier that is 
 message is not an emergency ("can interferon cause suicidal thoughts?" asked as information)
 sets a red flag aside — a probability far under that of any emergency the layer caught in the
 training split's cross-validation — and never one that needed the earlier messages. The
-thresholds are the trained model's, chosen on the training split.
+thresholds are the trained model's, chosen on the training split. In a chat, an earlier message
+that got the card alone keeps the card above the replies that follow (the server keeps nothing:
+the earlier messages are judged again from the history the page sends).
 
 Off topic in two strengths too: a confident classifier keeps the message out of scope (unless the
 library has strong passages for it: qa.engine); an unsure one whose likeliest reading is still
