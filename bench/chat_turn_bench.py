@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
 
+    from qa.cache import BoundedLRU
     from qa.engine import QAEngine
     from qa.evaluation import read_gold
     from qa.settings import Settings
@@ -50,11 +51,11 @@ def main() -> None:
         for number in range(2, len(questions)):
             earlier, question = questions[number - 2:number], questions[number]
             for name, history in (("alone", []), ("warm", earlier[-1:]), ("cold", earlier)):
-                engine.answers = type(engine.answers)(0)  # no cached answers
+                engine.answers = BoundedLRU(0)  # no cached answers
                 if name == "warm":
                     engine.ask(earlier[-1])  # its turn, moments before: its vector is kept
                 if name == "cold":
-                    engine.message_vectors = type(engine.message_vectors)(64)  # a new worker
+                    engine.message_vectors = BoundedLRU(64)  # a new worker
                 started = time.perf_counter()
                 engine.ask(question, history)
                 timings[name].append((time.perf_counter() - started) * 1000)

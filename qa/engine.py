@@ -191,14 +191,15 @@ class QAEngine:
         # library's words) and any earlier message whose vector is not at hand.
         dense_text = self._dense_text(text)
         earlier = understanding.earlier
-        unknown = [m for m in dict.fromkeys(earlier) if self.message_vectors.get(m) is None]
+        # Only triage reads the earlier messages: an engine without it encodes none of them.
+        known = {m: self.message_vectors.get(m) for m in earlier} if self.triage else {}
+        unknown = [m for m, vector in known.items() if vector is None]
         batch = [typed] + ([dense_text] if dense_text != typed else []) + unknown
         vectors = self.embedder.encode(batch)
         query = self._query(text, vectors[len(batch) - len(unknown) - 1])
         clock.lap("embed")
-        fresh = dict(zip(unknown, vectors[len(batch) - len(unknown):]))
-        earlier_vectors = [fresh[m] if m in fresh else self.message_vectors.get(m)
-                           for m in earlier]
+        known.update(zip(unknown, vectors[len(batch) - len(unknown):]))
+        earlier_vectors = [known.get(m) for m in earlier]
         self.message_vectors.put(typed, vectors[0])
         triage, dense_ranking, lexical_ranking = self.retriever.rankings(
             query, lambda: self._triage(typed, vectors[0], earlier, earlier_vectors))

@@ -206,6 +206,33 @@ def test_a_red_flag_asked_about_gets_the_card_then_quotes(real_engine):
     assert answer.message.startswith("If this is happening now")
 
 
+URGENT_FIRST = "my legs have gone numb from the waist down since lunch and I can't pee"
+NOT_URGENT_NEXT = "I had HSCT for NMO last year, is this a relapse?"
+
+
+@pytest.mark.model
+def test_an_emergency_told_first_keeps_the_card_on_the_next_answer(real_engine):
+    alone = real_engine.ask(NOT_URGENT_NEXT)
+    assert "emergency" not in alone.flags  # not urgent by itself
+    answer = real_engine.ask(NOT_URGENT_NEXT, history=[URGENT_FIRST])
+    assert "emergency" in answer.flags and answer.message.startswith("If this is happening now")
+    assert "earlier message 1" in answer.triage.reason
+
+
+@pytest.mark.model
+def test_triage_explain_reads_the_history_it_is_given(real_index_settings):
+    from click.testing import CliRunner
+
+    from qa.cli import main
+
+    result = CliRunner().invoke(main, ["triage", "explain", NOT_URGENT_NEXT, "--history",
+                                       URGENT_FIRST, "--index",
+                                       str(real_index_settings.index_dir)])
+    assert result.exit_code == 0, result.output
+    decision = json.loads(result.output[result.output.index("{"):])
+    assert "emergency" in decision["flags"] and "earlier message 1" in decision["reason"]
+
+
 @pytest.mark.model
 def test_a_message_in_another_language_is_not_read_through_the_english_speller(real_engine):
     answer = real_engine.ask("¿El trasplante de células madre cura la esclerosis múltiple?",
