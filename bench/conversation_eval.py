@@ -55,6 +55,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind29": ("blind29", "DE", "DF"),
           "blind30": ("blind30", "DG", None),
           "blind31": ("blind31", "DH", None),
+          "blind32": ("blind32", "DI", "DJ"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
