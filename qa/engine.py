@@ -27,11 +27,12 @@ from qa.errors import IndexLoadError, InvalidQuestion
 from qa.indexing import dense
 from qa.indexing.layout import LoadedIndex, load_index
 from qa.retrieval.conversation import resolve
+from qa.retrieval.document_reranker import DocumentReranker
 from qa.retrieval.hybrid import HybridRetriever, Query, RetrievalParams
 from qa.retrieval.spelling import Speller
 from qa.retrieval.synonyms import SynonymTable
 from qa.safety.triage import LEANS_OUT_OF_SCOPE, Triager
-from qa.settings import Settings
+from qa.settings import DOCUMENT_RERANKER_FILE, Settings
 from qa.stage_clock import NULL_CLOCK, Clock
 from qa.text import WORD, fold, normalise_question
 
@@ -86,7 +87,9 @@ class QAEngine:
         self.retriever = HybridRetriever(
             index, self.concepts,
             RetrievalParams(**{name: getattr(settings, name)
-                               for name in RetrievalParams.__dataclass_fields__}))
+                               for name in RetrievalParams.__dataclass_fields__}),
+            DocumentReranker.from_file(DOCUMENT_RERANKER_FILE) if settings.document_reranker
+            else None)
         self.speller = Speller(index.vocabulary,
                                (term for group in self.concepts.groups for term in group.terms),
                                sound_alikes=self.concepts.sound_alikes)
@@ -231,10 +234,15 @@ class QAEngine:
         clinic_seeking = "unproven_clinic" in triage.flags
         prefer = PREFERRED_TOPICS_FOR_CLINIC_SEEKING if clinic_seeking else ()
         top_k = self.settings.top_k
-        hits = self.retriever.fuse(query.vector, dense_ranking, lexical_ranking,
-                                   top_k + EXTRA_FOR_RELATED, prefer)
+        # Whether the library has an answer is read from the hits in fused order, on which the
+        # abstention threshold was calibrated: the document reranker was fitted to order the
+        # documents, not to decide whether any of them answers (and it lifts the best passages
+        # of more documents into the hits, which would raise the evidence of off-topic
+        # messages).
+        hits, judged = self.retriever.answer_hits(query.vector, dense_ranking, lexical_ranking,
+                                                  top_k + EXTRA_FOR_RELATED, prefer)
         clock.lap("fusion")
-        evidence = self.evidence(hits, query, lexical_ranking)
+        evidence = self.evidence(judged, query, lexical_ranking)
         if triage.category == "out_of_scope":
             # The classifier misreads some technical in-scope questions ("CD34 selection of the
             # graft") as off topic; a library with strong passages for them answers instead —

@@ -21,6 +21,7 @@ from qa.yaml_data import load_yaml
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 PACKAGE_DATA = Path(__file__).parent / "data"
+DOCUMENT_RERANKER_FILE = PACKAGE_DATA / "document_reranker.json"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -189,6 +190,10 @@ class Settings(BaseSettings):
         default=0.4, ge=0, description="Weight, in reciprocal rank fusion, of ranking the "
         "candidates' documents by their cards (title and summary; docs/design.md); 0 turns it "
         "off.")
+    document_reranker: bool = Field(
+        default=True, description="Reorder the fused ranking's top documents with the small "
+        "learned model in qa/data/document_reranker.json (docs/design.md); false keeps the "
+        "fused order.")
     unreviewed_weight: float = Field(
         default=0.8, gt=0, le=1, description="Fused-score weight of passages whose document has "
         "no `reviewed` date (e.g. bulk JSONL or HTML imports): reviewed, sourced text wins at "

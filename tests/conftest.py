@@ -27,8 +27,10 @@ SAMPLE_ARTICLE = SHARED / "data" / "samples" / "stem-cell-autoimmune-article.txt
 
 def make_settings(tmp_path: Path, corpus: list[Path] | None = None, **overrides) -> Settings:
     """Settings isolated from the environment's QA_ variables where it matters for tests."""
+    # No document reranker: its weights are fitted to the real model's features, and unit tests
+    # of fusion read the fused order (tests/retrieval/test_document_reranker.py tests it).
     values = dict(corpus=corpus or [FIXTURE_CORPUS], index_dir=tmp_path / "index",
-                  model="fake-hash-embedder", min_score=0.05)
+                  model="fake-hash-embedder", min_score=0.05, document_reranker=False)
     values.update(overrides)
     return Settings(**values)
 

@@ -32,9 +32,10 @@ def test_hit_at_3_is_at_least_090(report):
 
 
 def test_first_answers_hold_their_measured_level(report):
-    # Measured 0.785 / 0.866 with the document cards (docs/design.md, fifth session of
-    # 2026-12-02); a step backwards in ranking fails here before it reaches a blind batch.
-    assert report.hit_at_1 >= 0.78 and report.mrr_at_10 >= 0.86, report.misses
+    # Measured 0.802 / 0.877 with the document reranker, which never trained on the gold set
+    # (docs/design.md, sixth session of 2026-12-02); a step backwards in ranking fails here
+    # before it reaches a blind batch.
+    assert report.hit_at_1 >= 0.80 and report.mrr_at_10 >= 0.87, report.misses
 
 
 def test_at_most_5_percent_of_in_scope_questions_abstained(report):

@@ -18,6 +18,7 @@ from qa.domain import Hit
 from qa.indexing import dense as dense_index
 from qa.indexing.layout import LoadedIndex
 from qa.retrieval import overlap
+from qa.retrieval.document_reranker import UNRANKED, DocumentReranker, document_table
 from qa.retrieval.synonyms import SynonymTable
 from qa.settings import setting_default
 from qa.text import fold
@@ -59,10 +60,13 @@ class Query:
 class HybridRetriever:
     """Finds the passages that best answer a question, diverse across documents."""
 
-    def __init__(self, index: LoadedIndex, synonyms: SynonymTable, params: RetrievalParams) -> None:
+    def __init__(self, index: LoadedIndex, synonyms: SynonymTable, params: RetrievalParams,
+                 reranker: DocumentReranker | None = None) -> None:
         self.index = index
         self.synonyms = synonyms
         self.params = params
+        self.reranker = reranker
+        self._document_ids: dict[int, str] = {}
         facts = index.row_facts  # stored with the index: a question decodes only what it returns
         self._topic_rows = facts.topics
         self._document_of_row = np.asarray(facts.documents)  # 4 bytes a passage, shared
@@ -143,7 +147,27 @@ class HybridRetriever:
     def fuse(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, k: int,
              prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
         """The top-k diverse hits of rankings already made."""
-        rows = self._diversify(self._ranked(query_vector, dense, lexical, prefer_topics), k)
+        fused, ordered = self._order(query_vector, dense, lexical)
+        if self.reranker is not None and ordered:
+            ordered = self._reranked(ordered, fused, query_vector, dense, lexical)
+        return self._top(ordered, fused, query_vector, prefer_topics, k)
+
+    def answer_hits(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, k: int,
+                    prefer_topics: tuple[str, ...] = ()) -> tuple[list[Hit], list[Hit]]:
+        """The top-k diverse hits an answer quotes, and the top-k in fused order, without the
+        document reranker (the same list when there is none): what abstention reads, as its
+        threshold was calibrated on them. One fusion serves both."""
+        fused, ordered = self._order(query_vector, dense, lexical)
+        quoted = self._top(self._reranked(ordered, fused, query_vector, dense, lexical),
+                           fused, query_vector, prefer_topics, k) \
+            if self.reranker is not None and ordered else None
+        plain = self._top(ordered, fused, query_vector, prefer_topics, k)
+        return (quoted if quoted is not None else plain), plain
+
+    def _top(self, ordered: list[int], fused: dict[int, float], query_vector: np.ndarray,
+             prefer_topics: tuple[str, ...], k: int) -> list[Hit]:
+        rows = self._diversify(self._with_similarities(ordered, fused, query_vector,
+                                                       prefer_topics), k)
         return [self._hit(*ranked) for ranked in rows]
 
     def candidates(self, query: Query, prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
@@ -160,7 +184,34 @@ class HybridRetriever:
 
     def _ranked(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking,
                 prefer_topics: tuple[str, ...]) -> Iterator[Ranked]:
-        """The fused candidates in rank order, computed only as far as a caller reads."""
+        """The candidates in rank order (the document reranker's, when there is one)."""
+        fused, ordered = self._order(query_vector, dense, lexical)
+        if self.reranker is not None and ordered:
+            ordered = self._reranked(ordered, fused, query_vector, dense, lexical)
+        return self._with_similarities(ordered, fused, query_vector, prefer_topics)
+
+    def _order(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking
+               ) -> tuple[dict[int, float], list[int]]:
+        """The fused scores and the candidates in fused order."""
+        fused = self._fused(query_vector, dense, lexical)
+        return fused, sorted(fused, key=lambda r: (-fused[r], r))
+
+    def _with_similarities(self, ordered: list[int], fused: dict[int, float],
+                           query_vector: np.ndarray, prefer_topics: tuple[str, ...]
+                           ) -> Iterator[Ranked]:
+        """The candidates with their similarities, computed only as far as a caller reads."""
+        if prefer_topics:
+            ordered = self._preferred_rows(query_vector, prefer_topics) + ordered
+        # Similarities a block at a time: a caller that stops after a dozen candidates reads a
+        # dozen vectors, not all 2 x `candidates` (each read is a cache miss after the encode).
+        for start in range(0, len(ordered), SIMILARITY_BLOCK):
+            rows = ordered[start:start + SIMILARITY_BLOCK]
+            similarities = (self._vectors[rows] @ query_vector).tolist()
+            for row, similarity in zip(rows, similarities):
+                yield row, fused.get(row, 0.0), similarity
+
+    def _fused(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking
+               ) -> dict[int, float]:
         fused = self._reciprocal_rank_fusion(((self.params.dense_weight, dense), (1.0, lexical)))
         if self.params.document_weight and fused and len(self._cards):
             self._add_document_ranking(fused, query_vector)
@@ -171,16 +222,64 @@ class HybridRetriever:
             for row, reviewed in zip(rows, self._reviewed[rows].tolist()):
                 if not reviewed:
                     fused[row] *= self.params.unreviewed_weight
-        ordered = sorted(fused, key=lambda r: (-fused[r], r))
-        if prefer_topics:
-            ordered = self._preferred_rows(query_vector, prefer_topics) + ordered
-        # Similarities a block at a time: a caller that stops after a dozen candidates reads a
-        # dozen vectors, not all 2 x `candidates` (each read is a cache miss after the encode).
-        for start in range(0, len(ordered), SIMILARITY_BLOCK):
-            rows = ordered[start:start + SIMILARITY_BLOCK]
-            similarities = (self._vectors[rows] @ query_vector).tolist()
-            for row, similarity in zip(rows, similarities):
-                yield row, fused.get(row, 0.0), similarity
+        return fused
+
+    def document_features(self, query: Query, reference_documents: frozenset[str], top: int
+                          ) -> tuple[list[str], np.ndarray]:
+        """The first `top` documents of the fused ranking (before any reranking) and the
+        reranker's features for each: what `bench/document_reranker.py` fits the weights on."""
+        _, dense, lexical = self.rankings(query, lambda: None)
+        fused, ordered = self._order(query.vector, dense, lexical)
+        rows, table = self._document_table(ordered, fused, query.vector, dense, lexical,
+                                           reference_documents, top)
+        return [self._document_id(row) for row in rows], table
+
+    def _document_table(self, ordered: list[int], fused: dict[int, float],
+                        query_vector: np.ndarray, dense: Ranking, lexical: Ranking,
+                        reference: frozenset[str], top: int) -> tuple[list[int], np.ndarray]:
+        """The first passage (row) of each of the first `top` documents, and their features."""
+        rows = np.asarray(ordered, dtype=np.int64)
+        dense_rank = {row: rank for rank, (row, _) in enumerate(dense)}
+        lexical_rank = {row: rank for rank, (row, _) in enumerate(lexical)}
+        numbers = self._document_of_row[rows]
+
+        def cards(positions: np.ndarray) -> np.ndarray:
+            if not len(self._cards):
+                return np.zeros(len(positions))
+            return self._cards[numbers[positions]] @ query_vector
+
+        def is_reference(positions: np.ndarray) -> np.ndarray:
+            return np.array([self._document_id(ordered[p]) in reference for p in positions])
+
+        positions, table = document_table(
+            numbers, np.array([fused[row] for row in ordered]), self._vectors[rows] @ query_vector,
+            np.array([dense_rank.get(row, UNRANKED) for row in ordered]),
+            np.array([lexical_rank.get(row, UNRANKED) for row in ordered]),
+            cards, is_reference, top)
+        return [ordered[p] for p in positions.tolist()], table
+
+    def _reranked(self, ordered: list[int], fused: dict[int, float], query_vector: np.ndarray,
+                  dense: Ranking, lexical: Ranking) -> list[int]:
+        """The candidates with the top documents in the reranker's order: each one's best
+        passage first, in that order, so the quotes come from the documents it put first; then
+        every other candidate in fused order."""
+        assert self.reranker is not None
+        firsts, table = self._document_table(
+            ordered, fused, query_vector, dense, lexical, self.reranker.reference_documents,
+            self.reranker.top)
+        first = [firsts[i] for i in self.reranker.order(table).tolist()]
+        chosen = set(first)
+        return first + [row for row in ordered if row not in chosen]
+
+    def _document_id(self, row: int) -> str:
+        """The id of a row's document, decoded from the first of its passages asked about and
+        then remembered (one short string per document), so reranking decodes no passage
+        twice."""
+        number = int(self._document_of_row[row])
+        known = self._document_ids.get(number)
+        if known is None:
+            known = self._document_ids[number] = self.index.passages[row].document_id
+        return known
 
     def _add_document_ranking(self, fused: dict[int, float], query_vector: np.ndarray) -> None:
         """Add to each candidate's fused score its document's reciprocal rank among the

@@ -1,0 +1,153 @@
+"""Fit and measure the document reranker (qa/retrieval/document_reranker.py).
+
+It learns only from batches that earlier sessions had already read and tuned on; the batches
+kept as fresh measures (`FRESH`) and the gold set never train it. Each read batch is held out
+in turn (the model fitted on all the others), so the first figures are on questions the model
+did not see; the gold set is held out as a group of its own. `--fresh` also measures the model
+fitted on every read batch once on the fresh batches, and `--write` stores that model as
+qa/data/document_reranker.json (deterministic: the same index, model and data give the same
+weights). Figures go to docs/design.md.
+
+    python bench/document_reranker.py [--index index] [--c 0.1] [--fresh] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench import conversation_eval as ce  # noqa: E402
+
+FRESH = {"blind28", "blind29", "blind32"}  # kept to measure a change, never to fit one
+REFERENCE_DOCUMENTS = ("glossary",)  # definitions of every term: matches much, answers little
+TOP = 10  # documents reordered
+Row = tuple[str, str, list[str], np.ndarray, set[str]]  # group, kind, documents, features, labels
+
+
+def labelled_questions(engine: Any, fresh: bool = False) -> Iterator[Row]:
+    """Every labelled question of the read batches and the gold set (or, with `fresh`, of the
+    fresh batches), with the fused ranking's top documents and their features."""
+    from qa.evaluation import read_gold
+
+    def table(question: str, history: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+        return engine.retriever.document_features(engine.query(question, history or []),
+                                                  frozenset(REFERENCE_DOCUMENTS), TOP)
+
+    for split, (folder, chats, brands) in ce.SPLITS.items():
+        if (split in FRESH) != fresh or split.startswith("dev-"):
+            continue
+        for case in ce.cases(folder, chats and f"conversations-{chats}.jsonl"):
+            if not case.get("expected_documents") or \
+                    case["kind"] in ("split_emergency", "not_emergency"):
+                continue
+            expected = set(case["expected_documents"])
+            yield (split, "follow-up", *table(case["question"], case["history"]), expected)
+            yield (split, "in full", *table(case["full_question"]), expected)
+        for case in ce.cases(folder, brands and f"brands-{brands}.jsonl"):
+            if case.get("expected_documents") and "generic_question" in case:
+                yield (split, "brand", *table(case["question"]), set(case["expected_documents"]))
+    for gold in [] if fresh else read_gold(ROOT / "eval" / "gold"):
+        if gold.expected:
+            yield ("gold", "gold", *table(gold.question), set(gold.expected))
+
+
+def fit(rows: list[Row], c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    train = [row for row in rows if row[2]]
+    x = np.vstack([row[3] for row in train])
+    y = np.concatenate([[doc in row[4] for doc in row[2]] for row in train])
+    return LogisticRegression(C=c, max_iter=2000).fit(x, y)
+
+
+def reranked(model: Any, documents: list[str], features: np.ndarray) -> list[str]:
+    return [documents[i] for i in np.argsort(-model.decision_function(features), kind="stable")]
+
+
+def held_out(data: list[Row], c: float) -> tuple[dict[str, Counter], dict[str, Counter]]:
+    """Hit@3 before and after, each group held out in turn; and each group's gain by kind."""
+    counts: dict[str, Counter] = {name: Counter() for name in ("fused", "reranked", "questions")}
+    gains: dict[str, Counter] = {}
+    for held in sorted({row[0] for row in data}):
+        model = fit([row for row in data if row[0] != held], c)
+        gain = gains.setdefault(held, Counter())
+        for _, kind, documents, features, expected in (r for r in data if r[0] == held):
+            if not documents:
+                continue
+            before = bool(expected & set(documents[:3]))
+            after = bool(expected & set(reranked(model, documents, features)[:3]))
+            counts["questions"][kind] += 1
+            counts["fused"][kind] += before
+            counts["reranked"][kind] += after
+            gain[kind] += after - before
+    return counts, gains
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, default=ROOT / "index")
+    parser.add_argument("--c", type=float, default=0.1, help="inverse regularisation strength")
+    parser.add_argument("--fresh", action="store_true",
+                        help="also measure the model fitted on every read batch on the fresh ones")
+    parser.add_argument("--write", action="store_true",
+                        help="store the model fitted on every read batch in qa/data")
+    args = parser.parse_args()
+    from qa.engine import QAEngine
+    from qa.retrieval.document_reranker import FEATURES
+    from qa.settings import DOCUMENT_RERANKER_FILE, Settings
+
+    # Features come from the fused ranking before any reranking, whatever is shipped.
+    engine = QAEngine.from_settings(Settings(index_dir=args.index, document_reranker=False))
+    data = list(labelled_questions(engine))
+    counts, gains = held_out(data, args.c)
+    print(f"document-level hit@3, each read batch held out in turn (C={args.c}):")
+    for kind, total in counts["questions"].items():
+        print(f"  {kind:10s} {counts['fused'][kind]:5d} -> {counts['reranked'][kind]:5d} "
+              f"of {total}")
+    for kind in counts["questions"]:
+        moved = [g[kind] for g in gains.values() if kind in g]
+        print(f"  {kind:10s} batches better {sum(x > 0 for x in moved)}, the same "
+              f"{sum(x == 0 for x in moved)}, worse {sum(x < 0 for x in moved)}")
+    model = fit([row for row in data if row[0] != "gold"], args.c)
+    if args.fresh:
+        print("fitted on every read batch, measured on the fresh batches (hit@3):")
+        results: dict[tuple[str, str], list[int]] = {}
+        for split, kind, documents, features, expected in labelled_questions(engine, fresh=True):
+            tally = results.setdefault((split, kind), [0, 0, 0])
+            tally[0] += bool(expected & set(documents[:3]))
+            tally[1] += bool(documents) and bool(expected & set(reranked(model, documents,
+                                                                         features)[:3]))
+            tally[2] += 1
+        for (split, kind), (before, after, total) in sorted(results.items()):
+            print(f"  {split:8s} {kind:10s} {before:4d} -> {after:4d} of {total}")
+    if args.write:
+        trained_on = sorted({row[0] for row in data if row[0] != "gold"})
+        digest = hashlib.sha256(json.dumps(
+            [[row[0], row[1], row[2], np.round(row[3], 6).tolist(), sorted(row[4])]
+             for row in data if row[0] != "gold"]).encode()).hexdigest()
+        DOCUMENT_RERANKER_FILE.write_text(json.dumps({
+            "features": list(FEATURES), "weights": [round(float(w), 6) for w in model.coef_[0]],
+            "intercept": round(float(model.intercept_[0]), 6), "top": TOP,
+            "reference_documents": list(REFERENCE_DOCUMENTS), "c": args.c,
+            "trained_on": trained_on, "questions": sum(1 for r in data if r[0] != "gold"),
+            "data_sha256": digest,
+            "note": "fitted by bench/document_reranker.py --write; see docs/design.md"},
+            indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {DOCUMENT_RERANKER_FILE}")
+
+
+if __name__ == "__main__":
+    main()
