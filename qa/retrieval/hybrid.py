@@ -1,5 +1,6 @@
 """Hybrid retrieval: FAISS (dense) and BM25 (lexical) candidates fused by reciprocal rank fusion,
-with a third ranking of the candidates' documents by their cards (qa.indexing.document_cards).
+with a third ranking of the candidates' documents by their cards (qa.indexing.document_cards);
+then the top documents put in a small learned model's order (qa.retrieval.document_reranker).
 
 Fusion ranks; cosine similarity (computed from the stored vectors for every candidate, whichever
 retriever found it) is kept beside the fused score because it is the calibrated evidence strength
@@ -147,9 +148,7 @@ class HybridRetriever:
     def fuse(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, k: int,
              prefer_topics: tuple[str, ...] = ()) -> list[Hit]:
         """The top-k diverse hits of rankings already made."""
-        fused, ordered = self._order(query_vector, dense, lexical)
-        if self.reranker is not None and ordered:
-            ordered = self._reranked(ordered, fused, query_vector, dense, lexical)
+        fused, _, ordered = self._order(query_vector, dense, lexical)
         return self._top(ordered, fused, query_vector, prefer_topics, k)
 
     def answer_hits(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, k: int,
@@ -157,12 +156,11 @@ class HybridRetriever:
         """The top-k diverse hits an answer quotes, and the top-k in fused order, without the
         document reranker (the same list when there is none): what abstention reads, as its
         threshold was calibrated on them. One fusion serves both."""
-        fused, ordered = self._order(query_vector, dense, lexical)
-        quoted = self._top(self._reranked(ordered, fused, query_vector, dense, lexical),
-                           fused, query_vector, prefer_topics, k) \
-            if self.reranker is not None and ordered else None
-        plain = self._top(ordered, fused, query_vector, prefer_topics, k)
-        return (quoted if quoted is not None else plain), plain
+        fused, in_fused_order, ordered = self._order(query_vector, dense, lexical)
+        plain = self._top(in_fused_order, fused, query_vector, prefer_topics, k)
+        if ordered is in_fused_order:
+            return plain, plain
+        return self._top(ordered, fused, query_vector, prefer_topics, k), plain
 
     def _top(self, ordered: list[int], fused: dict[int, float], query_vector: np.ndarray,
              prefer_topics: tuple[str, ...], k: int) -> list[Hit]:
@@ -185,16 +183,19 @@ class HybridRetriever:
     def _ranked(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking,
                 prefer_topics: tuple[str, ...]) -> Iterator[Ranked]:
         """The candidates in rank order (the document reranker's, when there is one)."""
-        fused, ordered = self._order(query_vector, dense, lexical)
-        if self.reranker is not None and ordered:
-            ordered = self._reranked(ordered, fused, query_vector, dense, lexical)
+        fused, _, ordered = self._order(query_vector, dense, lexical)
         return self._with_similarities(ordered, fused, query_vector, prefer_topics)
 
-    def _order(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking
-               ) -> tuple[dict[int, float], list[int]]:
-        """The fused scores and the candidates in fused order."""
+    def _order(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking,
+               rerank: bool = True) -> tuple[dict[int, float], list[int], list[int]]:
+        """The fused scores, the candidates in fused order, and the candidates in the order
+        answers use: the document reranker's when there is one (else the same list)."""
         fused = self._fused(query_vector, dense, lexical)
-        return fused, sorted(fused, key=lambda r: (-fused[r], r))
+        in_fused_order = sorted(fused, key=lambda r: (-fused[r], r))
+        if not rerank or self.reranker is None or not in_fused_order:
+            return fused, in_fused_order, in_fused_order
+        return fused, in_fused_order, self._reranked(in_fused_order, fused, query_vector, dense,
+                                                     lexical)
 
     def _with_similarities(self, ordered: list[int], fused: dict[int, float],
                            query_vector: np.ndarray, prefer_topics: tuple[str, ...]
@@ -229,7 +230,7 @@ class HybridRetriever:
         """The first `top` documents of the fused ranking (before any reranking) and the
         reranker's features for each: what `bench/document_reranker.py` fits the weights on."""
         _, dense, lexical = self.rankings(query, lambda: None)
-        fused, ordered = self._order(query.vector, dense, lexical)
+        fused, ordered, _ = self._order(query.vector, dense, lexical, rerank=False)
         rows, table = self._document_table(ordered, fused, query.vector, dense, lexical,
                                            reference_documents, top)
         return [self._document_id(row) for row in rows], table
