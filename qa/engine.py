@@ -234,11 +234,8 @@ class QAEngine:
         clinic_seeking = "unproven_clinic" in triage.flags
         prefer = PREFERRED_TOPICS_FOR_CLINIC_SEEKING if clinic_seeking else ()
         top_k = self.settings.top_k
-        # Whether the library has an answer is read from the hits in fused order, on which the
-        # abstention threshold was calibrated: the document reranker was fitted to order the
-        # documents, not to decide whether any of them answers (and it lifts the best passages
-        # of more documents into the hits, which would raise the evidence of off-topic
-        # messages).
+        # The quotes follow the document reranker; whether the library answers at all is
+        # judged on the hits in fused order (`HybridRetriever.answer_hits` says why).
         hits, judged = self.retriever.answer_hits(query.vector, dense_ranking, lexical_ranking,
                                                   top_k + EXTRA_FOR_RELATED, prefer)
         clock.lap("fusion")

@@ -154,8 +154,10 @@ class HybridRetriever:
     def answer_hits(self, query_vector: np.ndarray, dense: Ranking, lexical: Ranking, k: int,
                     prefer_topics: tuple[str, ...] = ()) -> tuple[list[Hit], list[Hit]]:
         """The top-k diverse hits an answer quotes, and the top-k in fused order, without the
-        document reranker (the same list when there is none): what abstention reads, as its
-        threshold was calibrated on them. One fusion serves both."""
+        document reranker (the same list when there is none): what abstention reads. Why: its
+        threshold was calibrated on them, the reranker was fitted to order documents rather
+        than to say whether any answers, and by lifting more documents' best passages into the
+        hits it would raise the evidence of off-topic messages. One fusion serves both."""
         fused, in_fused_order, ordered = self._order(query_vector, dense, lexical)
         plain = self._top(in_fused_order, fused, query_vector, prefer_topics, k)
         if ordered is in_fused_order:

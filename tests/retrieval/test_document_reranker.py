@@ -109,3 +109,14 @@ def test_abstention_reads_the_fused_order_whatever_the_reranker_does(fake_engine
     assert [h.row for h in judged] == [h.row for h in plain.fuse(query.vector, dense, lexical, 6)]
     assert [h.row for h in quoted] == [h.row for h in reranked.fuse(query.vector, dense, lexical, 6)]
     assert [h.row for h in quoted] != [h.row for h in judged]
+
+
+def test_the_setting_turns_the_reranker_on_and_off(fake_index_dir, fake_settings, fake_embedder):
+    from qa.engine import QAEngine
+    from qa.indexing.layout import load_index
+
+    index = load_index(fake_index_dir, expected_model=fake_settings.model)
+    on = fake_settings.model_copy(update={"index_dir": fake_index_dir, "document_reranker": True})
+    off = on.model_copy(update={"document_reranker": False})
+    assert isinstance(QAEngine(index, fake_embedder, on).retriever.reranker, DocumentReranker)
+    assert QAEngine(index, fake_embedder, off).retriever.reranker is None
