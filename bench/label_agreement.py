@@ -83,7 +83,8 @@ def main() -> None:
             continue
         rows = [json.loads(line) for line in
                 (ce.DATA / folder / f"{kind}-{name}.jsonl").read_text().splitlines() if line]
-        questions: list[str | None] = [None if row.get("kind") == "split_emergency" else row[field] for row in rows]
+        questions: list[str | None] = [
+            None if row.get("kind") == "split_emergency" else row[field] for row in rows]
         print(f"== {args.split} {kind}-{name} ({field})")
         for line in compare(engine, questions, label_sets(ce.LABELS / f"{kind}-{name}.jsonl"),
                             label_sets(audit)):
