@@ -88,7 +88,8 @@ class QAEngine:
             index, self.concepts,
             RetrievalParams(**{name: getattr(settings, name)
                                for name in RetrievalParams.__dataclass_fields__}),
-            DocumentReranker.from_file(DOCUMENT_RERANKER_FILE) if settings.document_reranker
+            DocumentReranker.from_file(DOCUMENT_RERANKER_FILE, index.embeddings.shape[1])
+            if settings.document_reranker
             else None)
         self.speller = Speller(index.vocabulary,
                                (term for group in self.concepts.groups for term in group.terms),

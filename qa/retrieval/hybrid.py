@@ -254,11 +254,19 @@ class HybridRetriever:
         def is_reference(positions: np.ndarray) -> np.ndarray:
             return np.array([self._document_id(ordered[p]) in reference for p in positions])
 
+        def probability(positions: np.ndarray) -> np.ndarray:
+            # Without a reranker nothing reads these columns (bench/document_reranker.py puts
+            # its own cross-fitted probabilities there).
+            if self.reranker is None:
+                return np.ones(len(positions))
+            return self.reranker.classifier.probabilities(
+                query_vector, [self._document_id(ordered[p]) for p in positions])
+
         positions, table = document_table(
             numbers, np.array([fused[row] for row in ordered]), self._vectors[rows] @ query_vector,
             np.array([dense_rank.get(row, UNRANKED) for row in ordered]),
             np.array([lexical_rank.get(row, UNRANKED) for row in ordered]),
-            cards, is_reference, top)
+            cards, is_reference, probability, top)
         return [ordered[p] for p in positions.tolist()], table
 
     def _reranked(self, ordered: list[int], fused: dict[int, float], query_vector: np.ndarray,
