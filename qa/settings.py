@@ -192,8 +192,8 @@ class Settings(BaseSettings):
         "off.")
     document_reranker: bool = Field(
         default=True, description="Reorder the fused ranking's top documents with the small "
-        "learned model in qa/data/document_reranker.json (docs/design.md); false keeps the "
-        "fused order.")
+        "learned model in qa/data/document_reranker.json and the document classifier it reads "
+        "(qa/data/document_classifier.npz; docs/design.md); false keeps the fused order.")
     unreviewed_weight: float = Field(
         default=0.8, gt=0, le=1, description="Fused-score weight of passages whose document has "
         "no `reviewed` date (e.g. bulk JSONL or HTML imports): reviewed, sourced text wins at "
