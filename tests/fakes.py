@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import Stemmer
@@ -49,3 +50,14 @@ class HashEmbedder:
         if progress:
             progress(len(texts))
         return normalise_rows(rows)
+
+
+def damaged_file(path: Path, damage: str, write_wrong: Callable[[Path], None]) -> Path:
+    """A model file as an operator might find it: "missing" (nothing written), "garbage" (bytes
+    that are not the format) or any other damage, written by `write_wrong` (a readable file
+    with the wrong contents)."""
+    if damage == "garbage":
+        path.write_bytes(b"not a model file")
+    elif damage != "missing":
+        write_wrong(path)
+    return path

@@ -14,6 +14,7 @@ from qa.retrieval.document_reranker import (FEATURES, PROBABILITY_FLOOR, UNRANKE
 from qa.retrieval.hybrid import HybridRetriever, RetrievalParams
 from qa.settings import DOCUMENT_RERANKER_FILE, PACKAGE_DATA
 from qa.retrieval.synonyms import SynonymTable
+from tests.fakes import damaged_file
 
 SYNONYMS = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
 CLASSIFIER_FILE = PACKAGE_DATA / "document_classifier.npz"
@@ -117,11 +118,8 @@ def test_the_classifier_file_round_trips(tmp_path):
 
 @pytest.mark.parametrize("damage", ["garbage", "missing", "dimension"])
 def test_an_unusable_classifier_file_is_one_line(tmp_path, damage):
-    path = tmp_path / "classifier.npz"
-    if damage == "garbage":
-        path.write_bytes(b"not a classifier")
-    elif damage == "dimension":
-        uniform_classifier().save(path)
+    # "dimension": a classifier for the fake model's 256-dimensional vectors, not the bundled 384
+    path = damaged_file(tmp_path / "classifier.npz", damage, uniform_classifier().save)
     weights = tmp_path / "reranker.json"
     stored = json.loads(DOCUMENT_RERANKER_FILE.read_text(encoding="utf-8"))
     weights.write_text(json.dumps({**stored, "classifier": path.name}))

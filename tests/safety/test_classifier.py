@@ -7,6 +7,7 @@ import pytest
 from qa.errors import ConfigError
 from qa.safety.classifier import CATEGORIES, TriageClassifier
 from qa.settings import PACKAGE_DATA, Settings
+from tests.fakes import damaged_file
 
 MODEL = PACKAGE_DATA / "triage_model.npz"
 
@@ -21,13 +22,12 @@ def test_the_shipped_model_loads_with_its_thresholds():
 
 @pytest.mark.parametrize("damage", ["missing", "garbage", "wrong_shape"])
 def test_a_bad_model_file_is_one_clear_line(tmp_path, damage):
-    path = tmp_path / "model.npz"
-    if damage == "garbage":
-        path.write_bytes(b"not a model")
-    elif damage == "wrong_shape":
+    def wrong_shape(path):
         model = TriageClassifier.load(MODEL)
         model.coef = model.coef[:, :10]
         model.save(path)
+
+    path = damaged_file(tmp_path / "model.npz", damage, wrong_shape)
     with pytest.raises(ConfigError, match="qa triage train"):
         TriageClassifier.load(path)
 
