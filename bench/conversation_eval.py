@@ -57,6 +57,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind31": ("blind31", "DH", None),
           "blind32": ("blind32", "DI", "DJ"),
           "blind33": ("blind33", "DK", "DL"),
+          "blind34": ("blind34", "DM", "DN"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}

@@ -18,7 +18,7 @@ from tests.fakes import damaged_file
 
 SYNONYMS = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
 CLASSIFIER_FILE = PACKAGE_DATA / "document_classifier.npz"
-FRESH_AND_GOLD = {"blind28", "blind29", "blind32", "blind33", "gold"}
+FRESH_AND_GOLD = {"blind28", "blind29", "blind32", "blind33", "blind34", "gold"}
 
 
 def uniform_classifier(documents=("a", "b"), dimension=256) -> DocumentClassifier:
