@@ -49,21 +49,15 @@ def labelled_questions(engine: Any, fresh: bool = False) -> Iterator[Row]:
     fresh batches), with the fused ranking's top documents, their features (the classifier's
     columns still empty: see `with_probabilities`) and the question's vector."""
 
-    def table(question: str, history: list[str] | None = None
-              ) -> tuple[list[str], np.ndarray]:
-        query = engine.query(question, history or [])
+    for group, kind, question, history, expected in _labelled(fresh):
+        query = engine.query(question, history)
         documents, features = engine.retriever.document_features(
             query, frozenset(REFERENCE_DOCUMENTS), TOP)
-        vectors.append(np.asarray(query.vector))
-        return documents, features
-
-    vectors: list[np.ndarray] = []
-    for row in _labelled(table, fresh):
-        yield (*row, vectors[-1])
+        yield group, kind, documents, features, expected, np.asarray(query.vector)
 
 
-def _labelled(table: Any, fresh: bool) -> Iterator[tuple[str, str, list[str], np.ndarray,
-                                                         set[str]]]:
+def _labelled(fresh: bool) -> Iterator[tuple[str, str, str, list[str], set[str]]]:
+    """(group, kind, question, earlier messages, expected documents) of each labelled case."""
     from qa.evaluation import read_gold
 
     for split, (folder, chats, brands) in ce.SPLITS.items():
@@ -74,14 +68,14 @@ def _labelled(table: Any, fresh: bool) -> Iterator[tuple[str, str, list[str], np
                     case["kind"] in ("split_emergency", "not_emergency"):
                 continue
             expected = set(case["expected_documents"])
-            yield (split, "follow-up", *table(case["question"], case["history"]), expected)
-            yield (split, "in full", *table(case["full_question"]), expected)
+            yield split, "follow-up", case["question"], case["history"], expected
+            yield split, "in full", case["full_question"], [], expected
         for case in ce.cases(folder, brands and f"brands-{brands}.jsonl"):
             if case.get("expected_documents") and "generic_question" in case:
-                yield (split, "brand", *table(case["question"]), set(case["expected_documents"]))
+                yield split, "brand", case["question"], [], set(case["expected_documents"])
     for gold in [] if fresh else read_gold(ROOT / "eval" / "gold"):
         if gold.expected:
-            yield ("gold", "gold", *table(gold.question), set(gold.expected))
+            yield "gold", "gold", gold.question, [], set(gold.expected)
 
 
 def fit_classifier(rows: list[Row], passages: tuple[np.ndarray, list[str]]) -> Any:
