@@ -93,7 +93,8 @@ class QAEngine:
             else None)
         self.speller = Speller(index.vocabulary,
                                (term for group in self.concepts.groups for term in group.terms),
-                               sound_alikes=self.concepts.sound_alikes)
+                               sound_alikes=self.concepts.sound_alikes,
+                               drug_names=index.drug_names)
         # One vector per concept (all its names together), made once: abstention compares a
         # passage BM25 found through a concept's other names with it, at no model call per
         # question.

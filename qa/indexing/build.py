@@ -22,6 +22,7 @@ from qa.encoders import Embedder, embedder_from_settings
 from qa.errors import IndexLoadError
 from qa.indexing import dense, document_cards, layout
 from qa.indexing.bm25 import LexicalIndex
+from qa.indexing.drug_names import drug_names
 from qa.indexing.row_facts import RowFacts
 from qa.ingest.boilerplate import BoilerplateFilter
 from qa.ingest.chunking import ChunkingConfig, chunk_document
@@ -185,6 +186,7 @@ def build_index(
     report.dense_index = dense_info["type"]
     lexical = LexicalIndex.build(texts)
     vocabulary = word_counts(texts)
+    medicines = drug_names()
 
     def write_files(folder: Path) -> None:
         layout.write_passages(folder / layout.PASSAGES, passages)
@@ -194,6 +196,8 @@ def build_index(
         lexical.save(folder / layout.BM25_DIR)
         RowFacts.of(passages, len(passages)).save(folder)
         (folder / layout.VOCABULARY).write_text(json.dumps(vocabulary, sort_keys=True),
+                                                encoding="utf-8")
+        (folder / layout.DRUG_NAMES).write_text(json.dumps(medicines, sort_keys=True),
                                                 encoding="utf-8")
 
     manifest = {

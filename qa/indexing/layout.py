@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -35,8 +35,9 @@ from qa.indexing.passages import PassageStore
 from qa.indexing.row_facts import FILES as ROW_FACT_FILES
 from qa.indexing.row_facts import RowFacts
 
-# 2: row facts are always stored; 3: the spelling vocabulary too; 4: document cards too
-FORMAT_VERSION = 4
+# 2: row facts are always stored; 3: the spelling vocabulary too; 4: document cards too;
+# 5: the drug names too
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 DOCUMENTS = "documents.json"
@@ -44,6 +45,7 @@ EMBEDDINGS = "embeddings.npy"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
 VOCABULARY = "vocabulary.json"  # word -> count: the spelling dictionary (qa.retrieval.spelling)
+DRUG_NAMES = "drug_names.json"  # name -> generic names' first words (qa.indexing.drug_names)
 CHECKSUM_LIMIT = 256 * 1024 * 1024  # files above this are checked by size only, to keep start fast
 KEEP_BUILDS = 3
 REBUILD = "run `qa build` to rebuild it"
@@ -62,6 +64,7 @@ class LoadedIndex:
     row_facts: RowFacts
     vocabulary: dict[str, int]
     document_vectors: np.ndarray  # one card per document number of `row_facts` (memory-mapped)
+    drug_names: dict[str, list[str]] = field(default_factory=dict)
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -113,6 +116,9 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
         vocabulary = json.loads((build / VOCABULARY).read_text(encoding="utf-8"))
         if not isinstance(vocabulary, dict):
             raise ValueError(f"{VOCABULARY} is not a JSON object")
+        drug_names = json.loads((build / DRUG_NAMES).read_text(encoding="utf-8"))
+        if not isinstance(drug_names, dict):
+            raise ValueError(f"{DRUG_NAMES} is not a JSON object")
     except Exception as exc:  # a corrupt file of any kind is reported as one line
         raise IndexLoadError(f"index in {build} is corrupt ({exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}); {rebuild}") from exc
@@ -125,7 +131,7 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
         raise IndexLoadError(f"index in {build} is inconsistent (passage, vector, row-fact or "
                              f"document-card counts or dimensions differ); {rebuild}")
     return LoadedIndex(build, manifest, passages, embeddings, dense_index, lexical, row_facts,
-                       vocabulary, document_vectors)
+                       vocabulary, document_vectors, drug_names)
 
 
 # --- helpers ------------------------------------------------------------------------------------

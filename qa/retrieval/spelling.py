@@ -11,6 +11,9 @@ run-together word ("stemcell") into two known words. Candidates that are forms o
 still be misspelt ("congnitive", "incontinance"): when no library word is near, the nearest
 English word with the same first letter is taken if it is a clear favourite, so the model reads
 the word that was meant.
+A medicine's name (the index's list of drug names) is only ever corrected into another spelling
+of the same medicine ("gilenia" into "gilenya"), never into another word ("Ozempic" is not
+"olympic").
 A word spelt by ear ("loopus", "nefritis", "cyclofosfamide") becomes the library word that
 sounds the same (jellyfish's phonetic codes), even when another word is nearer in letters.
 """
@@ -18,7 +21,7 @@ sounds the same (jellyfish's phonetic codes), even when another word is nearer i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -82,8 +85,10 @@ class Speller:
 
     def __init__(self, vocabulary: Mapping[str, int], terms: Iterable[str] = (),
                  known: frozenset[str] | None = None,
-                 sound_alikes: Mapping[str, str] | None = None) -> None:
+                 sound_alikes: Mapping[str, str] | None = None,
+                 drug_names: Mapping[str, Sequence[str]] | None = None) -> None:
         self._vocabulary = dict(vocabulary)
+        self._drugs = {name: frozenset(generics) for name, generics in (drug_names or {}).items()}
         # Real words typed for another ("stem sell", "side affects"): no dictionary sees them,
         # so the concept table lists the phrases, and only whole phrases are replaced.
         self._sound_alikes = {_phrase_key(k): v for k, v in (sound_alikes or {}).items()
@@ -151,6 +156,19 @@ class Speller:
         like a name (`name`) is left alone: "NurOwn" is a product, not "grown"."""
         if name or len(word) < MIN_LENGTH or not _LETTERS.match(word) or self.is_known(word):
             return None
+        fixed = self._nearest_reading(word)
+        if fixed is None or (word in self._drugs and not self._same_medicine(word, fixed)):
+            return None
+        return fixed
+
+    def _same_medicine(self, typed: str, fixed: str) -> bool:
+        """Whether `fixed` names the medicine `typed` names: a spelling of it with a generic name
+        in common, or a form of the same word ("insulins", "insulin")."""
+        return bool(self._drugs[typed] & self._drugs.get(fixed, frozenset())) or \
+            _form(typed) == _form(fixed)
+
+    def _nearest_reading(self, word: str) -> str | None:
+        """The word (or two words) an unknown word most likely meant, or None when unclear."""
         split = self._split(word)
         if split:
             return split

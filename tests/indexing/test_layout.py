@@ -191,3 +191,12 @@ def test_a_build_without_document_cards_is_refused_with_one_clear_line(fake_sett
     with pytest.raises(IndexLoadError, match="missing") as info:
         load_index(fake_settings.index_dir)
     assert "qa build" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_build_stores_the_drug_names_and_refuses_to_load_without_them(fake_settings):
+    run_build(fake_settings, embedder=HashEmbedder())
+    assert load_index(fake_settings.index_dir).drug_names["ozempic"] == ["semaglutide"]
+    (current_build(fake_settings.index_dir) / "drug_names.json").unlink()
+    with pytest.raises(IndexLoadError, match="missing") as info:
+        load_index(fake_settings.index_dir)
+    assert "qa build" in str(info.value) and "\n" not in str(info.value)

@@ -138,3 +138,29 @@ def test_a_silent_first_letter_may_be_left_out():
     speller = Speller({"stem": 9}, known=frozenset({"psoriasis", "pneumonia", "sorcery"}))
     assert speller.correct_word("soriasis") == "psoriasis"
     assert speller.correct_word("neumonia") == "pneumonia"
+
+
+DRUGS = {"ozempic": ["semaglutide"], "gilenia": ["fingolimod"], "gilenya": ["fingolimod"],
+         "valcyte": ["valganciclovir"], "valtrex": ["valaciclovir"], "insulins": ["insulins"],
+         "insulin": ["insulin"]}
+
+
+def test_a_medicine_s_name_is_never_corrected_into_another_word():
+    speller = Speller({"olympic": 40, "vacate": 5, "stem": 9}, known=frozenset(),
+                      drug_names=DRUGS)
+    assert speller.correct_word("ozempic") is None
+    assert speller.correct_word("valcyte") is None
+    assert speller.correct("Can Ozempic be taken with stem cells?")[1] == []
+
+
+def test_a_medicine_s_name_may_become_another_spelling_or_form_of_the_same_medicine():
+    speller = Speller({"gilenya": 30, "insulin": 50, "valtrex": 9}, known=frozenset(),
+                      drug_names=DRUGS)
+    assert speller.correct_word("gilenia") == "gilenya"
+    assert speller.correct_word("insulins") == "insulin"
+    assert speller.correct_word("valcyte") is None  # another medicine, not a spelling of it
+
+
+def test_without_the_list_the_same_word_is_corrected():
+    """The rule above is what keeps the medicine: the dictionary alone takes it for a slip."""
+    assert Speller({"olympic": 40}, known=frozenset()).correct_word("ozempic") == "olympic"
