@@ -138,7 +138,8 @@ def synthetic_index(base: LoadedIndex, size: int, settings: Settings, seed: int 
     manifest = {"model": base.manifest["model"], "dense_index": info, "passages": size}
     # Each synthetic document's card is its first passage's vector (four passages a document).
     index = LoadedIndex(base.path, manifest, passages, vectors, dense, lexical,
-                        RowFacts.of(passages, len(passages)), base.vocabulary, vectors[::4])
+                        RowFacts.of(passages, len(passages)), base.vocabulary, vectors[::4],
+                        base.drug_names)
     index.build_seconds = {"bm25": bm25_s, "hnsw": hnsw_s}  # type: ignore[attr-defined]
     return index
 
