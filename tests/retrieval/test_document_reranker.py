@@ -14,11 +14,12 @@ from qa.retrieval.document_reranker import (FEATURES, PROBABILITY_FLOOR, UNRANKE
 from qa.retrieval.hybrid import HybridRetriever, RetrievalParams
 from qa.settings import DOCUMENT_RERANKER_FILE, PACKAGE_DATA
 from qa.retrieval.synonyms import SynonymTable
+from bench.document_reranker import FRESH
 from tests.fakes import damaged_file
 
 SYNONYMS = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
 CLASSIFIER_FILE = PACKAGE_DATA / "document_classifier.npz"
-FRESH_AND_GOLD = {"blind28", "blind29", "blind32", "blind33", "blind34", "gold"}
+FRESH_AND_GOLD = FRESH | {"gold"}
 
 
 def uniform_classifier(documents=("a", "b"), dimension=256) -> DocumentClassifier:
