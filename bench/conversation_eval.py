@@ -4,7 +4,8 @@ the gold set; a case whose labeller found no answering document is left out.
 
 * follow-ups: the chat's last message with its history, against the same question asked in full;
 * misspellings: whether the misspelt question reaches the same top document as its correct
-  spelling;
+  spelling, and how often the speller changes a word of the correct spelling (a wrong
+  correction, or a slip the writer left in it: an upper bound on the speller's false alarms);
 * brands: hit@3 of the question naming the brand (labels are for the generic question);
 * split emergencies: whether a chat whose urgent detail is spread over its messages gets the
   emergency card or flag, and how often a look-alike chat with nothing urgent now
@@ -161,14 +162,19 @@ def main() -> None:
     hits, n = alarms["not_emergency"]
     result["look-alike chats given the emergency card or flag"] = proportion(hits, n)
 
-    same = n = 0
+    same = changed = n = 0
     for case in cases(folder, spelling and f"misspellings-{spelling}.jsonl"):
         typed, correct = ranking(engine, case["question"]), ranking(engine, case["correct"])
         n += 1
         same += bool(typed and correct and typed[0] == correct[0])
         if show and not (typed and correct and typed[0] == correct[0]):
             print("MISS spelling", case["question"], "->", engine.understand(case["question"]).text)
+        corrected = engine.understand(case["correct"]).corrections
+        changed += bool(corrected)
+        if show and corrected:
+            print("CHANGED correct spelling", case["correct"], "->", corrected)
     result["misspelt: same top document as the correct spelling"] = proportion(same, n)
+    result["correct spellings the speller changed"] = proportion(changed, n)
 
     hits = hits_generic = n = 0
     for case in cases(folder, spelling and f"brands-{spelling}.jsonl"):
