@@ -4,9 +4,10 @@ The library names only the medicines its documents discuss, and symspellpy's Eng
 almost none, so without another list the speller takes a medicine it has never seen for a typing
 slip and "corrects" it into an everyday word ("Ozempic" into "olympic", "Questran" into
 "question"). drug-named-entity-recognition (Fast Data Science, MIT licence) is a maintained
-dictionary of about a hundred thousand drug names and variants gathered from public sources
-(DrugBank, MeSH, Wikipedia, the NHS), each with its generic name; it is read once, when the index
-is built, and the one-word names are stored in the build beside the vocabulary.
+dictionary of about a hundred thousand drug names and variants, mainly from DrugBank's open
+vocabulary with the NHS, MeSH, MedlinePlus, PubChem and Wikipedia, each with its generic name.
+It is read once, when the index is built, and the one-word names are stored in the build beside
+the vocabulary.
 """
 
 from __future__ import annotations
