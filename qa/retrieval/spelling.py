@@ -88,7 +88,7 @@ class Speller:
                  sound_alikes: Mapping[str, str] | None = None,
                  drug_names: Mapping[str, Sequence[str]] | None = None) -> None:
         self._vocabulary = dict(vocabulary)
-        self._drugs = {name: frozenset(generics) for name, generics in (drug_names or {}).items()}
+        self._drugs = drug_names or {}  # shared with the index, not copied: 26,000 names
         # Real words typed for another ("stem sell", "side affects"): no dictionary sees them,
         # so the concept table lists the phrases, and only whole phrases are replaced.
         self._sound_alikes = {_phrase_key(k): v for k, v in (sound_alikes or {}).items()
@@ -164,7 +164,7 @@ class Speller:
     def _same_medicine(self, typed: str, fixed: str) -> bool:
         """Whether `fixed` names the medicine `typed` names: a spelling of it with a generic name
         in common, or a form of the same word ("insulins", "insulin")."""
-        return bool(self._drugs[typed] & self._drugs.get(fixed, frozenset())) or \
+        return not set(self._drugs[typed]).isdisjoint(self._drugs.get(fixed, ())) or \
             _form(typed) == _form(fixed)
 
     def _nearest_reading(self, word: str) -> str | None:
