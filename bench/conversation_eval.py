@@ -62,6 +62,8 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind35": ("blind35", "DO", "DP"),
           "blind36": ("blind36", None, "DQ"),
           "blind37": ("blind37", None, "DR"),
+          "blind38": ("blind38", None, "DS"),
+          "blind39": ("blind39", None, "DT"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
