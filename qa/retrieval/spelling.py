@@ -4,7 +4,10 @@ The dictionary is the library's own vocabulary (every word of every passage, wit
 the concept table's terms — made with the index and stored in it — so a correction always points
 at words retrieval can find. A word is only ever corrected when it is unknown: not in that
 dictionary and not an English word (symspellpy's English frequency list). So a real drug or
-disease name is never turned into another, and ordinary words are left alone. A correction must
+disease name is never turned into another, and ordinary words are left alone. A medical word of
+NIH consumer-health text that neither list has (qa/data/medical_words.txt) is corrected only by a
+single slip ("sclerosus" typed for sclerosis), never by two edits ("nephrologist" is not
+"neurologist", "areata" is not "area"). A correction must
 also be confident: one best candidate within a small edit distance (rapidfuzz), or a split of a
 run-together word ("stemcell") into two known words. Candidates that are forms of one word
 ("relapse", "relapses"; "anaemia", "anemia") count as one. A word the library never uses may
@@ -64,6 +67,18 @@ def english_words() -> frozenset[str]:
     return frozenset(english_counts())
 
 
+@lru_cache(maxsize=1)
+def medical_words() -> frozenset[str]:
+    """Words of NIH consumer-health answers the English list lacks (generated from MedQuAD by
+    scripts/medical_words.py): a correct medical word the library does not use is still a word,
+    not a slip for the nearest library word ("nephrologist" is not "neurologist")."""
+    text = (resources.files("qa") / "data" / "medical_words.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+
+
 def _looks_like_a_name(word: str) -> bool:
     """A capital inside the word ("NurOwn", "McDonald"): a product or a name, typed as such."""
     return any(ch.isupper() for ch in word[1:])
@@ -104,6 +119,7 @@ class Speller:
         self._candidates = [w for w in self._vocabulary if len(w) >= MIN_LENGTH - 1]
         self._english = english_counts() if known is None else {w: 1 for w in known}
         self._known = english_words() if known is None else known
+        self._medical = medical_words() if known is None else frozenset()
         # By a word's length and first letter, on first need.
         self._english_candidates: dict[tuple[int, str], list[str]] = {}
         # The library's words by how they sound (their Metaphone code), for words spelt by ear.
@@ -154,10 +170,15 @@ class Speller:
     def correct_word(self, word: str, name: bool = False) -> str | None:
         """A confident correction of one folded word, or None to leave it as typed. A word typed
         like a name (`name`) is left alone: "NurOwn" is a product, not "grown"."""
-        if name or len(word) < MIN_LENGTH or not _LETTERS.match(word) or self.is_known(word):
+        if name or len(word) < MIN_LENGTH or not _LETTERS.match(word) or \
+                word in self._vocabulary or word in self._known or word in INFORMAL:
             return None
         fixed = self._nearest_reading(word)
         if fixed is None or (word in self._drugs and not self._same_medicine(word, fixed)):
+            return None
+        if word in self._medical and DamerauLevenshtein.distance(word, fixed) > 1:
+            # A real medical word the library does not use: one slip from a library word is
+            # likelier a typo of it than that rare word; further away, it was meant.
             return None
         return fixed
 
@@ -244,7 +265,10 @@ class Speller:
         return self._english_candidates[key]
 
     def is_known(self, word: str) -> bool:
-        return word in self._vocabulary or word in self._known or word in INFORMAL
+        """A word of the library, English or medicine (the language guess reads a message full
+        of them as English)."""
+        return word in self._vocabulary or word in self._known or word in INFORMAL \
+            or word in self._medical
 
     def _split(self, word: str) -> str | None:
         """`stemcell` → `stem cell`: both halves library words (at least three letters each)."""

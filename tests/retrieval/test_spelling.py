@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.retrieval.spelling import Speller
+from qa.retrieval.spelling import Speller, medical_words
 
 VOCABULARY = {"lupus": 40, "sclerosis": 30, "mesenchymal": 12, "stem": 90, "cell": 80,
               "cells": 70, "autoimmune": 25, "haematopoietic": 9, "rituximab": 3,
@@ -164,3 +164,24 @@ def test_a_medicine_s_name_may_become_another_spelling_or_form_of_the_same_medic
 def test_without_the_list_the_same_word_is_corrected():
     """The rule above is what keeps the medicine: the dictionary alone takes it for a slip."""
     assert Speller({"olympic": 40}, known=frozenset()).correct_word("ozempic") == "olympic"
+
+
+def test_a_medical_word_the_library_lacks_is_not_turned_into_a_library_word():
+    """"nephrologist" is a word (NIH consumer-health text uses it), two edits from the library's
+    "neurologist"; "areata" (alopecia areata) is not "area"."""
+    speller = Speller({"neurologist": 40, "area": 30, "alopecia": 2})
+    assert speller.correct_word("nephrologist") is None
+    assert speller.correct_word("areata") is None
+
+
+def test_a_medical_word_one_slip_from_a_library_word_is_still_corrected():
+    """"sclerosus" is a word (lichen sclerosus), but typed beside "systemic" it is one slip
+    from the library's "sclerosis": the nearer reading wins."""
+    assert "sclerosus" in medical_words()
+    assert SPELLER.correct_word("sclerosus") == "sclerosis"
+
+
+def test_the_medical_word_list_is_words_only():
+    words = medical_words()
+    assert {"nephrologist", "areata", "plasmapheresis"} <= words
+    assert all(w.isalpha() and w.islower() and not w.startswith("#") for w in words)
