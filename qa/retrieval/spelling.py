@@ -207,9 +207,13 @@ class Speller:
                 found = english
         # Spelt by ear: a library word that sounds the same wins over one nearer in letters
         # ("loopus" is lupus, not loops); with a nearer word at hand, only a word that sounds
-        # the same to both codes does ("shoud" stays should, not short).
+        # the same to both codes does ("shoud" stays should, not short), and not when the
+        # nearer word is a library word with the same Metaphone code: then sound cannot
+        # choose, and the nearer reading is the likelier ("faild" is failed, not field).
         heard = self._by_sound(word, strict=found is not None)
-        if heard is not None:
+        if heard is not None and not (found is not None and found[0] in self._vocabulary
+                                      and jellyfish.metaphone(found[0])
+                                      == jellyfish.metaphone(word)):
             return heard
         return None if found is None else found[0]
 

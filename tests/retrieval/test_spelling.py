@@ -185,3 +185,11 @@ def test_the_medical_word_list_is_words_only():
     words = medical_words()
     assert {"nephrologist", "areata", "plasmapheresis"} <= words
     assert all(w.isalpha() and w.islower() and not w.startswith("#") for w in words)
+
+
+def test_sound_does_not_overrule_a_nearer_library_word_that_sounds_the_same():
+    """"faild" sounds like the library's "field" to both codes, but "failed" is one letter away
+    and sounds the same too: sound cannot choose, so the nearer reading stands."""
+    speller = Speller({"failed": 8, "field": 1, "lupus": 95}, known=frozenset())
+    assert speller.correct_word("faild") == "failed"
+    assert speller.correct_word("loopus") == "lupus"  # with no nearer library word, sound wins
