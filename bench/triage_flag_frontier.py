@@ -48,9 +48,11 @@ def main() -> None:
                 top in ("personal_advice", "out_of_scope") and s[top] >= ratio * s["emergency"])
         return flags
 
+    def above(threshold: float) -> Callable[[dict[str, float]], bool]:
+        return lambda s: s["emergency"] >= threshold
+
     rules: list[tuple[str, Callable[[dict[str, float]], bool]]] = [
-        (f"threshold {t:.2f}" + (" (shipped)" if t == shipped else ""),
-         lambda s, t=t: s["emergency"] >= t)
+        (f"threshold {t:.2f}" + (" (shipped)" if t == shipped else ""), above(t))
         for t in sorted({shipped, 0.2, 0.25, 0.3})]
     rules += [(f"shipped, but not when personal advice or off topic is {r}x as likely", sparing(r))
               for r in (2.0, 3.0, 5.0)]
