@@ -64,6 +64,8 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind37": ("blind37", None, "DR"),
           "blind38": ("blind38", None, "DS"),
           "blind39": ("blind39", None, "DT"),
+          "blind40": ("blind40", None, "DU"),
+          "blind41": ("blind41", None, "DV"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
