@@ -119,6 +119,7 @@ class Speller:
         self._candidates = [w for w in self._vocabulary if len(w) >= MIN_LENGTH - 1]
         self._english = english_counts() if known is None else {w: 1 for w in known}
         self._known = english_words() if known is None else known
+        # A caller that names its own known words (tests) gets no medical list either.
         self._medical = medical_words() if known is None else frozenset()
         # By a word's length and first letter, on first need.
         self._english_candidates: dict[tuple[int, str], list[str]] = {}
@@ -170,8 +171,8 @@ class Speller:
     def correct_word(self, word: str, name: bool = False) -> str | None:
         """A confident correction of one folded word, or None to leave it as typed. A word typed
         like a name (`name`) is left alone: "NurOwn" is a product, not "grown"."""
-        if name or len(word) < MIN_LENGTH or not _LETTERS.match(word) or \
-                word in self._vocabulary or word in self._known or word in INFORMAL:
+        if name or len(word) < MIN_LENGTH or not _LETTERS.match(word) \
+                or self._never_corrected(word):
             return None
         fixed = self._nearest_reading(word)
         if fixed is None or (word in self._drugs and not self._same_medicine(word, fixed)):
@@ -271,8 +272,11 @@ class Speller:
     def is_known(self, word: str) -> bool:
         """A word of the library, English or medicine (the language guess reads a message full
         of them as English)."""
-        return word in self._vocabulary or word in self._known or word in INFORMAL \
-            or word in self._medical
+        return self._never_corrected(word) or word in self._medical
+
+    def _never_corrected(self, word: str) -> bool:
+        """A word of the library, of English, or a contraction typed without its apostrophe."""
+        return word in self._vocabulary or word in self._known or word in INFORMAL
 
     def _split(self, word: str) -> str | None:
         """`stemcell` → `stem cell`: both halves library words (at least three letters each)."""
