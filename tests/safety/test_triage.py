@@ -286,7 +286,8 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                              "blind17", "blind18", "blind19", "blind20", "blind21",
                              "blind22", "blind23", "blind24", "blind25", "blind26",
                              "blind27", "blind28", "blind29", "blind30", "blind31",
-                             "blind32", "blind33", "blind34", "blind35")}
+                             "blind32", "blind33", "blind34", "blind35", "blind36",
+                             "blind37")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
 # before the out-of-scope evidence check, blind6 before a retraining that did not land (its
@@ -311,8 +312,9 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # followed, blind30 before the off-topic certainty check, blind31 before a retraining with
 # train-25 that did not land, blind32 before the thresholds were chosen on a finer grid,
 # blind33 as a fresh measure, blind34 as a fresh measure at the start of the seventh session of
-# 2026-12-02, blind35 as a fresh measure at the start of the ninth; nothing was tuned on any of
-# them.
+# 2026-12-02, blind35 as a fresh measure at the start of the ninth, blind36 and blind37 as fresh
+# measures at the start of the session of 2026-12-03 (and before two trials that did not land);
+# nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -352,6 +354,9 @@ NOT_YET_AT = {
     "blind32": {"personal_advice.recall": 0.875},
     "blind34": {"out_of_scope.recall": 0.9},
     "blind35": {"personal_advice.recall": 0.857},
+    "blind36": {"out_of_scope.recall": 0.911},
+    "blind37": {"personal_advice.recall": 0.894, "unproven_clinic.recall": 0.916,
+                "out_of_scope.recall": 0.875},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
