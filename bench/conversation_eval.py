@@ -66,6 +66,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind39": ("blind39", None, "DT"),
           "blind40": ("blind40", None, "DU"),
           "blind41": ("blind41", None, "DV"),
+          "blind42": ("blind42", None, "DW"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
