@@ -67,6 +67,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind40": ("blind40", None, "DU"),
           "blind41": ("blind41", None, "DV"),
           "blind42": ("blind42", None, "DW"),
+          "blind43": ("blind43", None, "DX"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
