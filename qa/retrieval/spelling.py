@@ -7,7 +7,8 @@ dictionary and not an English word (symspellpy's English frequency list). So a r
 disease name is never turned into another, and ordinary words are left alone. A medical word of
 NIH consumer-health text that neither list has (qa/data/medical_words.txt) is corrected only by a
 single slip ("sclerosus" typed for sclerosis), never by two edits ("nephrologist" is not
-"neurologist", "areata" is not "area"). A correction must
+"neurologist", "areata" is not "area"). A common prefix before a library or medical word
+("bispecific", "revaccinated", "avascular") makes a word too, not a slip. A correction must
 also be confident: one best candidate within a small edit distance (rapidfuzz), or a split of a
 run-together word ("stemcell") into two known words. Candidates that are forms of one word
 ("relapse", "relapses"; "anaemia", "anemia") count as one. A word the library never uses may
@@ -46,6 +47,16 @@ INFORMAL = frozenset((_NEGATIONS + " " + _OTHERS).split())
 # Beginnings whose first letter is not heard, so a word is typed from the second ("soriasis",
 # "neumonia", "nuckle"), and "ph" typed as it sounds ("fotosensitivity").
 _SILENT_STARTS = {"s": ("ps",), "n": ("pn", "kn", "gn"), "r": ("wr",), "f": ("ph",)}
+# Prefixes that make new medical words from known ones ("premedication", "bispecific",
+# "revaccinated", "avascular"): such a word is a word, not a slip. Not "dis", "de", "un", "co" or
+# "mis", whose short everyday words make misspellings look derived ("discease" is dis + cease).
+_PREFIXES = ("anti", "auto", "bi", "hyper", "hypo", "inter", "intra", "micro", "mono", "multi",
+             "non", "peri", "poly", "post", "pre", "pseudo", "re", "semi", "sub", "trans", "tri",
+             "ultra")
+# The shortest known word a prefix may stand before: shorter ones make misspellings look derived
+# ("presure" is pre + sure); a bare "a" ("avascular", "acellular") needs a longer one still.
+MIN_DERIVED_BASE = 6
+MIN_A_BASE = 7
 
 
 @lru_cache(maxsize=1)
@@ -174,6 +185,10 @@ class Speller:
         if name or len(word) < MIN_LENGTH or not _LETTERS.match(word) \
                 or self._never_corrected(word):
             return None
+        if self._derived(word) and not self._split(word):
+            # A prefix before a library word ("bispecific") is a word; one that splits into two
+            # library words ("pretransplant") is still split, so the search finds "transplant".
+            return None
         fixed = self._nearest_reading(word)
         if fixed is None or (word in self._drugs and not self._same_medicine(word, fixed)):
             return None
@@ -272,11 +287,23 @@ class Speller:
     def is_known(self, word: str) -> bool:
         """A word of the library, English or medicine (the language guess reads a message full
         of them as English)."""
-        return self._never_corrected(word) or word in self._medical
+        return self._never_corrected(word) or word in self._medical or self._derived(word)
 
     def _never_corrected(self, word: str) -> bool:
         """A word of the library, of English, or a contraction typed without its apostrophe."""
         return word in self._vocabulary or word in self._known or word in INFORMAL
+
+    def _listed(self, word: str) -> bool:
+        """A word of the library or of the medical list: a prefix before an everyday English
+        word is as often a slip ("referal" is not re + feral, "resluts" not re + sluts)."""
+        return word in self._vocabulary or word in self._medical
+
+    def _derived(self, word: str) -> bool:
+        """A prefix before a known word ("premedication", "bispecific", "avascular")."""
+        if word.startswith("a") and len(word) - 1 >= MIN_A_BASE and self._listed(word[1:]):
+            return True
+        return any(word.startswith(prefix) and len(word) - len(prefix) >= MIN_DERIVED_BASE
+                   and self._listed(word[len(prefix):]) for prefix in _PREFIXES)
 
     def _split(self, word: str) -> str | None:
         """`stemcell` → `stem cell`: both halves library words (at least three letters each)."""

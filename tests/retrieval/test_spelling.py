@@ -193,3 +193,16 @@ def test_sound_does_not_overrule_a_nearer_library_word_that_sounds_the_same():
     speller = Speller({"failed": 8, "field": 1, "lupus": 95}, known=frozenset())
     assert speller.correct_word("faild") == "failed"
     assert speller.correct_word("loopus") == "lupus"  # with no nearer library word, sound wins
+
+
+def test_a_prefix_before_a_library_word_is_a_word_not_a_slip():
+    """"bispecific", "revaccinated" and "avascular" are the library's words with a prefix, not
+    slips for them; a prefix before a word the library lacks is no evidence ("referal" is a slip
+    for referral, not re + feral), nor before a short one ("presure" is not pre + sure)."""
+    speller = Speller({"specific": 20, "vaccinated": 9, "vascular": 4, "referral": 12,
+                       "pressure": 15, "sure": 30}, known=frozenset({"feral"}))
+    assert speller.correct_word("bispecific") is None
+    assert speller.correct_word("revaccinated") is None
+    assert speller.correct_word("avascular") is None
+    assert speller.correct_word("referal") == "referral"
+    assert speller.correct_word("presure") == "pressure"
