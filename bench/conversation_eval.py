@@ -68,6 +68,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind41": ("blind41", None, "DV"),
           "blind42": ("blind42", None, "DW"),
           "blind43": ("blind43", None, "DX"),
+          "blind44": ("blind44", None, "DY"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
