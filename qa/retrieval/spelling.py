@@ -8,7 +8,8 @@ disease name is never turned into another, and ordinary words are left alone. A 
 NIH consumer-health text that neither list has (qa/data/medical_words.txt) is corrected only by a
 single slip ("sclerosus" typed for sclerosis), never by two edits ("nephrologist" is not
 "neurologist", "areata" is not "area"). A common prefix before a library or medical word
-("bispecific", "revaccinated", "avascular") makes a word too, not a slip. A correction must
+("bispecific", "revaccinated", "avascular") makes a word too, not a slip, and a word of a
+country's name ("Costa Rica") is left as typed. A correction must
 also be confident: one best candidate within a small edit distance (rapidfuzz), or a split of a
 run-together word ("stemcell") into two known words. Candidates that are forms of one word
 ("relapse", "relapses"; "anaemia", "anemia") count as one. A word the library never uses may
@@ -25,6 +26,7 @@ sounds the same (jellyfish's phonetic codes), even when another word is nearer i
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -90,6 +92,24 @@ def medical_words() -> frozenset[str]:
 
 
 
+@lru_cache(maxsize=1)
+def country_words() -> frozenset[str]:
+    """The words of the world's country names (pycountry's ISO 3166 list: names, official and
+    common names), folded: people asking about treatment abroad name countries the English list
+    lacks ("Costa Rica"), and a country is not a slip for an English word ("rica" is not "rich")."""
+    import pycountry
+
+    words: set[str] = set()
+    for country in pycountry.countries:
+        for name in (getattr(country, field, "") for field in
+                     ("name", "official_name", "common_name")):
+            # Typed without accents too ("Curacao", "Turkiye"); accented words are never
+            # corrected anyway (only plain letters are).
+            plain = unicodedata.normalize("NFKD", fold(name or "")).encode("ascii", "ignore")
+            words.update(w for w in WORD.findall(plain.decode()) if _LETTERS.match(w))
+    return frozenset(words)
+
+
 def _looks_like_a_name(word: str) -> bool:
     """A capital inside the word ("NurOwn", "McDonald"): a product or a name, typed as such."""
     return any(ch.isupper() for ch in word[1:])
@@ -132,6 +152,8 @@ class Speller:
         self._known = english_words() if known is None else known
         # A caller that names its own known words (tests) gets no medical list either.
         self._medical = medical_words() if known is None else frozenset()
+        # Country names are left as typed, but are no evidence that a message is in English.
+        self._countries = country_words() if known is None else frozenset()
         # By a word's length and first letter, on first need.
         self._english_candidates: dict[tuple[int, str], list[str]] = {}
         # The library's words by how they sound (their Metaphone code), for words spelt by ear.
@@ -183,7 +205,7 @@ class Speller:
         """A confident correction of one folded word, or None to leave it as typed. A word typed
         like a name (`name`) is left alone: "NurOwn" is a product, not "grown"."""
         if name or len(word) < MIN_LENGTH or not _LETTERS.match(word) \
-                or self._never_corrected(word):
+                or self._never_corrected(word) or word in self._countries:
             return None
         if self._derived(word) and not self._split(word):
             # A prefix before a library word ("bispecific") is a word; one that splits into two

@@ -206,3 +206,14 @@ def test_a_prefix_before_a_library_word_is_a_word_not_a_slip():
     assert speller.correct_word("avascular") is None
     assert speller.correct_word("referal") == "referral"
     assert speller.correct_word("presure") == "pressure"
+
+
+def test_a_country_s_name_is_left_as_typed_but_is_no_evidence_of_english():
+    """"Costa Rica" is a place people ask about, not "Costa rich"; "Curacao" typed without its
+    accent likewise. A country's name says nothing about the message's language."""
+    speller = Speller({"rich": 30, "cure": 40, "lupus": 9})
+    assert speller.correct("stem cell clinics in Costa Rica for lupis") == (
+        "stem cell clinics in Costa Rica for lupus",
+        [speller.correct("lupis")[1][0]])
+    assert speller.correct_word("curacao") is None
+    assert not speller.is_known("rica")
