@@ -307,8 +307,9 @@ class Speller:
         return self._english_candidates[key]
 
     def is_known(self, word: str) -> bool:
-        """A word of the library, English or medicine (the language guess reads a message full
-        of them as English)."""
+        """A word of the library, English or medicine, or one of them behind a prefix (the
+        language guess reads a message full of them as English). Country names are not: they
+        say nothing about a message's language."""
         return self._never_corrected(word) or word in self._medical or self._derived(word)
 
     def _never_corrected(self, word: str) -> bool:
