@@ -69,6 +69,8 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind42": ("blind42", None, "DW"),
           "blind43": ("blind43", None, "DX"),
           "blind44": ("blind44", None, "DY"),
+          "blind45": ("blind45", None, "DZ"),
+          "blind46": ("blind46", None, "EA"),
           "dev-spelling": ("dev", None, "K"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
