@@ -72,6 +72,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind45": ("blind45", None, "DZ"),
           "blind46": ("blind46", None, "EA"),
           "dev-spelling": ("dev", None, "K"),
+          "dev-swipe": ("dev", None, "EB"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
 

@@ -15,7 +15,8 @@ run-together word ("stemcell") into two known words. Candidates that are forms o
 ("relapse", "relapses"; "anaemia", "anemia") count as one. A word the library never uses may
 still be misspelt ("congnitive", "incontinance"): when no library word is near, the nearest
 English word with the same first letter is taken if it is a clear favourite, so the model reads
-the word that was meant.
+the word that was meant — two edits away only for a long word: a shorter one is likelier a word
+of the field the lists lack ("oximeter" is not "odometer").
 A medicine's name (the index's list of drug names) is only ever corrected into another spelling
 of the same medicine ("gilenia" into "gilenya"), never into another word ("Ozempic" is not
 "olympic").
@@ -59,6 +60,8 @@ _PREFIXES = ("anti", "auto", "bi", "hyper", "hypo", "inter", "intra", "micro", "
 # ("presure" is pre + sure); a bare "a" ("avascular", "acellular") needs a longer one still.
 MIN_DERIVED_BASE = 6
 MIN_A_BASE = 7
+# The shortest word an English word two edits away may correct (docs/design.md).
+MIN_TWO_EDIT_ENGLISH = 9
 
 
 @lru_cache(maxsize=1)
@@ -238,9 +241,14 @@ class Speller:
             # is "biotin", not the library's "nicotine"): the nearer reading is the likelier.
             # Restricted transpositions (OSA) are enough for typing slips and several times
             # faster than full Damerau-Levenshtein over the English list's 80k words.
+            # Two edits from an everyday word is too far for a short word: a word of the field
+            # the lists lack is likelier than a slip ("oximeter" is not "odometer", "subcut"
+            # not "submit"); long words typed with two slips still find theirs.
+            english_limit = limit if found is None else found[1] - 1
+            if len(word) < MIN_TWO_EDIT_ENGLISH:
+                english_limit = min(english_limit, 1)
             english = self._nearest(word, self._english_words(len(word), word[0]),
-                                    self._english, limit if found is None else found[1] - 1,
-                                    OSA.distance)
+                                    self._english, english_limit, OSA.distance)
             if english is not None:
                 found = english
         # Spelt by ear: a library word that sounds the same wins over one nearer in letters
