@@ -217,3 +217,14 @@ def test_a_country_s_name_is_left_as_typed_but_is_no_evidence_of_english():
         "stem cell clinics in Costa Rica for lupus", [Correction("lupis", "lupus")])
     assert speller.correct_word("curacao") is None
     assert not speller.is_known("rica")
+
+
+def test_an_everyday_word_two_edits_away_corrects_only_a_long_word():
+    """"oximeter" is a ward word the lists lack, not a slip for "odometer", nor "subcut" for
+    "submit": two edits from an English word is too far for a short word. A long word typed
+    with two slips still finds its English word."""
+    speller = Speller({"lupus": 9}, known=frozenset({"odometer", "submit", "hypertension"}))
+    assert speller.correct_word("oximeter") is None
+    assert speller.correct_word("subcut") is None
+    assert speller.correct_word("hypertennsoin") == "hypertension"
+    assert speller.correct_word("odometr") == "odometer"  # one edit away stays a slip
