@@ -62,6 +62,17 @@ def word_counts(texts: Iterable[str]) -> dict[str, int]:
     return counts
 
 
+def word_pair_counts(texts: Iterable[str]) -> dict[tuple[str, str], int]:
+    """How often each two alphabetic words follow each other in the texts (folded): which word
+    the library writes before or after another ("stem cell", "hair loss")."""
+    counts: dict[tuple[str, str], int] = {}
+    for text in texts:
+        words = [w for w in WORD.findall(fold(text)) if w.isalpha()]
+        for pair in zip(words, words[1:]):
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
 def _stemmer() -> Stemmer.Stemmer:
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:

@@ -22,6 +22,10 @@ of the same medicine ("gilenia" into "gilenya"), never into another word ("Ozemp
 "olympic").
 A word spelt by ear ("loopus", "nefritis", "cyclofosfamide") becomes the library word that
 sounds the same (jellyfish's phonetic codes), even when another word is nearer in letters.
+Dictation and swipe keyboards type real words, which no dictionary check sees: two or three
+words that make a library word together ("trans plant") are joined, and an English word the
+library never uses becomes the library word one slip away that the library writes beside its
+neighbour ("steam cell" → "stem cell"; the library's own word pairs, counted when it loads).
 """
 
 from __future__ import annotations
@@ -62,6 +66,14 @@ MIN_DERIVED_BASE = 6
 MIN_A_BASE = 7
 # The shortest word an English word two edits away may correct (docs/design.md).
 MIN_TWO_EDIT_ENGLISH = 9
+# The shortest library word that two or three typed words may join into ("trans plant"): shorter
+# joins are everyday pairs ("any one", "may be").
+MIN_JOINED = 7
+_LETTER_RUN = re.compile(r"[A-Za-z]+")
+# How often the library must write a word beside a neighbour before a real word one slip away
+# is read as it ("steam cell" → "stem cell").
+MIN_PAIR = 3
+MIN_PAIR_SHARE = 0.1
 
 
 @lru_cache(maxsize=1)
@@ -135,8 +147,19 @@ class Speller:
     def __init__(self, vocabulary: Mapping[str, int], terms: Iterable[str] = (),
                  known: frozenset[str] | None = None,
                  sound_alikes: Mapping[str, str] | None = None,
-                 drug_names: Mapping[str, Sequence[str]] | None = None) -> None:
+                 drug_names: Mapping[str, Sequence[str]] | None = None,
+                 pairs: Mapping[tuple[str, str], int] | None = None) -> None:
         self._vocabulary = dict(vocabulary)
+        # Which word the library writes next to which: a real word typed for another ("steam
+        # cell") is seen only beside its neighbour.
+        self._pairs = pairs or {}
+        # The words the library writes after (and before) each word at least MIN_PAIR times.
+        self._followers: dict[str, list[str]] = {}
+        self._leaders: dict[str, list[str]] = {}
+        for (first, second), seen in self._pairs.items():
+            if seen >= MIN_PAIR:
+                self._followers.setdefault(first, []).append(second)
+                self._leaders.setdefault(second, []).append(first)
         self._drugs = drug_names or {}  # shared with the index, not copied: 26,000 names
         # Real words typed for another ("stem sell", "side affects"): no dictionary sees them,
         # so the concept table lists the phrases, and only whole phrases are replaced.
@@ -169,8 +192,109 @@ class Speller:
     def correct(self, text: str) -> tuple[str, list[Correction]]:
         """The text with confident corrections applied, and what was corrected."""
         text, corrections = self._sound_alike_phrases(text)
+        text, joined = self._joined_words(text)
         text, more = self._words(text)
-        return text, corrections + more
+        text, real = self._real_words(text)
+        return text, corrections + joined + more + real
+
+    def _real_words(self, text: str) -> tuple[str, list[Correction]]:
+        """An English word the library never uses, beside a library word it never follows or
+        precedes, becomes the library word one slip away that the library often writes there
+        ("steam cell" → "stem cell", "hair loos" → "hair loss"): swipe keyboards and autocorrect
+        type real words, which no dictionary check sees."""
+        if not self._pairs:
+            return text, []
+        tokens = list(WORD.finditer(text))
+        words = [fold(t.group(0)) for t in tokens]
+        replaced: dict[int, str] = {}
+        for i, word in enumerate(words):
+            if not self._real_word_candidate(word, tokens[i].group(0)):
+                continue
+            before = words[i - 1] if i > 0 and _adjacent(text, tokens[i - 1], tokens[i]) else None
+            after = words[i + 1] if i + 1 < len(words) \
+                and _adjacent(text, tokens[i], tokens[i + 1]) else None
+            meant = self._meant_beside(word, before, after)
+            if meant is not None:
+                replaced[i] = meant
+        if not replaced:
+            return text, []
+        pieces: list[str] = []
+        corrections: list[Correction] = []
+        cursor = 0
+        for i, meant in sorted(replaced.items()):
+            pieces += [text[cursor:tokens[i].start()], meant]
+            cursor = tokens[i].end()
+            corrections.append(Correction(tokens[i].group(0), meant))
+        pieces.append(text[cursor:])
+        return "".join(pieces), corrections
+
+    def _real_word_candidate(self, word: str, typed: str) -> bool:
+        return len(word) >= MIN_LENGTH and bool(_LETTERS.match(word)) \
+            and word in self._known and word not in self._vocabulary \
+            and word not in self._drugs and not _looks_like_a_name(typed)
+
+    def _meant_beside(self, word: str, before: str | None, after: str | None) -> str | None:
+        """The library word one slip from `word` that the library writes beside its neighbours
+        at least MIN_PAIR times where `word` itself never appears, when one is a clear favourite."""
+        scores: dict[str, int] = {}
+        for neighbour, written, leads in ((before, self._followers, True),
+                                          (after, self._leaders, False)):
+            if neighbour is None or neighbour not in written:
+                continue
+
+            def pair(w: str, neighbour: str = neighbour, leads: bool = leads) -> tuple[str, str]:
+                return (neighbour, w) if leads else (w, neighbour)
+
+            if self._pairs.get(pair(word), 0):
+                continue
+            for candidate in written[neighbour]:
+                seen = self._pairs[pair(candidate)]
+                # The neighbour must call for the word: "stem" is most of what comes before
+                # "cell", while "loss" is a sliver of what comes before "of".
+                if seen >= MIN_PAIR_SHARE * self._vocabulary.get(neighbour, 0) \
+                        and len(candidate) >= MIN_LENGTH - 1 and _form(candidate) != _form(word) \
+                        and DamerauLevenshtein.distance(word, candidate) <= 1:
+                    scores[candidate] = scores.get(candidate, 0) + seen
+        if not scores:
+            return None
+        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        if len(ranked) > 1 and ranked[0][1] < 10 * ranked[1][1]:
+            return None
+        return ranked[0][0]
+
+    def _joined_words(self, text: str) -> tuple[str, list[Correction]]:
+        """Two or three words that make one library word or medicine name when written together
+        ("trans plant", "plate let", "my co phenolate"): dictation and swipe keyboards split long
+        words into shorter real ones, which no word-by-word check sees."""
+        tokens = list(_LETTER_RUN.finditer(text))
+        corrections: list[Correction] = []
+        pieces: list[str] = []
+        cursor = 0
+        i = 0
+        while i < len(tokens):
+            for size in (3, 2):
+                run = tokens[i:i + size]
+                if len(run) < size or any(text[a.end():b.start()] != " "
+                                          for a, b in zip(run, run[1:])):
+                    continue
+                parts = [fold(t.group(0)) for t in run]
+                whole = "".join(parts)
+                # Words the library itself writes side by side ("clinical trials", "dimethyl
+                # fumarate") are meant as two; a split word has a piece the library never uses.
+                if len(whole) >= MIN_JOINED and not all(p in self._vocabulary for p in parts) \
+                        and (whole in self._vocabulary or whole in self._drugs):
+                    typed = text[run[0].start():run[-1].end()]
+                    pieces += [text[cursor:run[0].start()], whole]
+                    cursor = run[-1].end()
+                    corrections.append(Correction(typed, whole))
+                    i += size
+                    break
+            else:
+                i += 1
+        if not corrections:
+            return text, []
+        pieces.append(text[cursor:])
+        return "".join(pieces), corrections
 
     def _sound_alike_phrases(self, text: str) -> tuple[str, list[Correction]]:
         if self._phrases is None:
@@ -343,6 +467,11 @@ class Speller:
             if left in self._vocabulary and right in self._vocabulary:
                 return f"{left} {right}"
         return None
+
+
+def _adjacent(text: str, left: re.Match[str], right: re.Match[str]) -> bool:
+    """Whether two words stand side by side (a space or a hyphen between them, no punctuation)."""
+    return text[left.end():right.start()] in (" ", "-")
 
 
 def _sound_codes(word: str) -> tuple[str, str]:

@@ -228,3 +228,28 @@ def test_an_everyday_word_two_edits_away_corrects_only_a_long_word():
     assert speller.correct_word("subcut") is None
     assert speller.correct_word("hypertennsoin") == "hypertension"
     assert speller.correct_word("odometr") == "odometer"  # one edit away stays a slip
+
+
+def test_a_word_split_by_dictation_is_joined_when_the_whole_is_a_library_word():
+    """"trans plant" and "plate let" are one word each, split into shorter real words; words the
+    library itself writes side by side ("clinical trials") stay two."""
+    speller = Speller({"transplant": 40, "platelet": 9, "clinical": 20, "trials": 15,
+                       "clinicaltrials": 2, "after": 30, "count": 5})
+    assert speller.correct("low plate let count after trans plant") == (
+        "low platelet count after transplant",
+        [Correction("plate let", "platelet"), Correction("trans plant", "transplant")])
+    assert speller.correct("clinical trials after transplant") == (
+        "clinical trials after transplant", [])
+
+
+def test_a_real_word_typed_for_another_is_read_from_its_neighbour():
+    """"steam cell" is "stem cell": "steam" is an English word the library never uses, one slip
+    from "stem", which the library writes before "cell" most of the time. A neighbour that
+    precedes many words ("of") is no evidence: "lots of" is not "loss of"."""
+    speller = Speller({"stem": 20, "cell": 25, "loss": 6, "of": 200, "hair": 5},
+                      known=frozenset({"steam", "lots", "loos"}),
+                      pairs={("stem", "cell"): 18, ("loss", "of"): 6, ("hair", "loss"): 4})
+    assert speller.correct("is steam cell therapy safe") == (
+        "is stem cell therapy safe", [Correction("steam", "stem")])
+    assert speller.correct("hair loos after chemo")[0] == "hair loss after chemo"
+    assert speller.correct("lots of questions") == ("lots of questions", [])
