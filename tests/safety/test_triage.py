@@ -287,7 +287,7 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                              "blind22", "blind23", "blind24", "blind25", "blind26",
                              "blind27", "blind28", "blind29", "blind30", "blind31",
                              "blind32", "blind33", "blind34", "blind35", "blind36",
-                             "blind37", "blind38")}
+                             "blind37", "blind38", "blind39")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind2 before the second round, blind3 before the third, blind4 before the fourth, blind5
 # before the out-of-scope evidence check, blind6 before a retraining that did not land (its
@@ -314,7 +314,7 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # blind33 as a fresh measure, blind34 as a fresh measure at the start of the seventh session of
 # 2026-12-02, blind35 as a fresh measure at the start of the ninth, blind36 and blind37 as fresh
 # measures at the start of the session of 2026-12-03 (and before two trials that did not land),
-# blind38 as a fresh measure at the start of the following session; nothing was tuned on any of them.
+# blind38 and blind39 as fresh measures in the following session; nothing was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -358,6 +358,7 @@ NOT_YET_AT = {
     "blind37": {"personal_advice.recall": 0.894, "unproven_clinic.recall": 0.916,
                 "out_of_scope.recall": 0.875},
     "blind38": {"personal_advice.recall": 0.947},
+    "blind39": {"out_of_scope.precision": 0.954},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
@@ -381,6 +382,7 @@ NOT_YET_UNDER = {
     "blind28": {"general.emergency_flag": 0.052},
     "blind31": {"general.emergency_flag": 0.055},
     "blind38": {"general.emergency_flag": 0.085},
+    "blind39": {"general.hard_emergency_kind": 0.026, "general.emergency_flag": 0.154},
 }
 
 
