@@ -73,6 +73,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind46": ("blind46", None, "EA"),
           "dev-spelling": ("dev", None, "K"),
           "dev-swipe": ("dev", None, "EB"),
+          "dev-tablet": ("dev", None, "EC"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
 
