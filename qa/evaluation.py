@@ -221,6 +221,12 @@ def triage_scores(cases: Sequence[dict[str, Any]]) -> dict[str, Proportion]:
             sum(predicted_category(c) == category for c in labelled), len(labelled))
         scores[f"{category}.precision"] = Proportion(
             sum(c["category"] == category for c in predicted), len(predicted))
+    # The personal-advice handling is given whether or not the emergency card stands above it:
+    # the strict recall above counts a card as a miss, this one shows how much of the shortfall
+    # is the card's false alarm rather than a missed decision.
+    advice = [c for c in english if c["category"] == "personal_advice"]
+    scores["personal_advice.recall.with_card"] = Proportion(
+        sum(c.get("predicted") == "personal_advice" for c in advice), len(advice))
     emergencies = [c for c in cases if c["category"] == "emergency"]
     scores["emergency.recall.all_languages"] = Proportion(
         sum(predicted_category(c) == "emergency" for c in emergencies), len(emergencies))

@@ -132,6 +132,23 @@ def test_triage_scores_count_ordinary_foreign_messages_given_the_numbers_first()
     assert (numbers_first.hits, numbers_first.total) == (1, 3)
 
 
+def test_personal_advice_given_under_the_emergency_card_counts_only_in_the_with_card_recall():
+    """The strict recall counts the card as the reply's reading; the second one asks whether the
+    personal-advice handling was given at all."""
+    from qa.evaluation import triage_scores
+
+    def advice(predicted, flags):
+        return {"category": "personal_advice", "language": "en", "predicted": predicted,
+                "kind": "answer", "flags": list(flags)}
+
+    scores = triage_scores([advice("personal_advice", ("personal_advice",)),
+                            advice("personal_advice", ("emergency", "personal_advice")),
+                            advice("general", ())])
+    strict, with_card = scores["personal_advice.recall"], scores["personal_advice.recall.with_card"]
+    assert (strict.hits, strict.total) == (1, 3)
+    assert (with_card.hits, with_card.total) == (2, 3)
+
+
 def test_a_message_refused_as_no_question_counts_as_kept_out_of_scope():
     from qa.errors import InvalidQuestion
     from qa.evaluation import triage_reply
