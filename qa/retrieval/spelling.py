@@ -267,26 +267,27 @@ class Speller:
         ("trans plant", "plate let", "my co phenolate"): dictation and swipe keyboards split long
         words into shorter real ones, which no word-by-word check sees."""
         tokens = list(_LETTER_RUN.finditer(text))
+        parts = [t.group(0).lower() for t in tokens]  # plain ASCII letters: lower is the fold
+        spaced = [text[a.end():b.start()] == " " for a, b in zip(tokens, tokens[1:])]
         corrections: list[Correction] = []
         pieces: list[str] = []
         cursor = 0
         i = 0
         while i < len(tokens):
             for size in (3, 2):
-                run = tokens[i:i + size]
-                if len(run) < size or any(text[a.end():b.start()] != " "
-                                          for a, b in zip(run, run[1:])):
+                if i + size > len(tokens) or not all(spaced[i:i + size - 1]):
                     continue
-                parts = [fold(t.group(0)) for t in run]
-                whole = "".join(parts)
+                run = parts[i:i + size]
+                whole = "".join(run)
                 # Words the library itself writes side by side ("clinical trials", "dimethyl
                 # fumarate") are meant as two; a split word has a piece the library never uses.
-                if len(whole) >= MIN_JOINED and not all(p in self._vocabulary for p in parts) \
-                        and (whole in self._vocabulary or whole in self._drugs):
-                    typed = text[run[0].start():run[-1].end()]
-                    pieces += [text[cursor:run[0].start()], whole]
-                    cursor = run[-1].end()
-                    corrections.append(Correction(typed, whole))
+                if len(whole) >= MIN_JOINED and (whole in self._vocabulary
+                                                 or whole in self._drugs) \
+                        and not all(p in self._vocabulary for p in run):
+                    first, last = tokens[i], tokens[i + size - 1]
+                    pieces += [text[cursor:first.start()], whole]
+                    cursor = last.end()
+                    corrections.append(Correction(text[first.start():last.end()], whole))
                     i += size
                     break
             else:
