@@ -64,6 +64,7 @@ _PREFIXES = ("anti", "auto", "bi", "hyper", "hypo", "inter", "intra", "micro", "
 # ("presure" is pre + sure); a bare "a" ("avascular", "acellular") needs a longer one still.
 MIN_DERIVED_BASE = 6
 MIN_A_BASE = 7
+MIN_ENGLISH_BASE = 8  # an English word behind a prefix: "refactory" (re + factory) is a slip
 # The shortest word an English word two edits away may correct (docs/design.md).
 MIN_TWO_EDIT_ENGLISH = 9
 # The shortest library word that two or three typed words may join into ("trans plant"): shorter
@@ -450,9 +451,11 @@ class Speller:
         return word in self._vocabulary or word in self._known or word in INFORMAL
 
     def _listed(self, word: str) -> bool:
-        """A word of the library or of the medical list: a prefix before an everyday English
-        word is as often a slip ("referal" is not re + feral, "resluts" not re + sluts)."""
-        return word in self._vocabulary or word in self._medical
+        """A word of the library or of the medical list, or a long English word: a prefix before
+        a short everyday word is as often a slip ("referal" is not re + feral, "resluts" not re
+        + sluts), before a long one it makes a word ("premedication")."""
+        return word in self._vocabulary or word in self._medical \
+            or (len(word) >= MIN_ENGLISH_BASE and word in self._known)
 
     def _derived(self, word: str) -> bool:
         """A prefix before a known word ("premedication", "bispecific", "avascular")."""

@@ -209,6 +209,15 @@ def test_a_prefix_before_a_library_word_is_a_word_not_a_slip():
     assert speller.correct_word("presure") == "pressure"
 
 
+def test_a_prefix_before_a_long_english_word_is_a_word_too():
+    """"premedication" is pre + medication, a word the library never uses but English has; a
+    short English word behind a prefix is no evidence ("refactory" is a slip, not re + factory)."""
+    speller = Speller({"premeditation": 3, "refractory": 5},
+                      known=frozenset({"medication", "factory"}))
+    assert speller.correct_word("premedication") is None
+    assert speller.correct_word("refactory") == "refractory"
+
+
 def test_a_country_s_name_is_left_as_typed_but_is_no_evidence_of_english():
     """"Costa Rica" is a place people ask about, not "Costa rich"; "Curacao" typed without its
     accent likewise. A country's name says nothing about the message's language."""
