@@ -34,7 +34,7 @@ from qa.retrieval.synonyms import SynonymTable
 from qa.safety.triage import LEANS_OUT_OF_SCOPE, Triager
 from qa.settings import DOCUMENT_RERANKER_FILE, Settings
 from qa.stage_clock import NULL_CLOCK, Clock
-from qa.text import WORD, fold, normalise_question, word_pair_counts
+from qa.text import WORD, fold, normalise_question
 
 PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation", "costs")
 EXTRA_FOR_RELATED = 3  # hits ranked beyond the quotes, offered as follow-up prompts
@@ -95,7 +95,7 @@ class QAEngine:
                                (term for group in self.concepts.groups for term in group.terms),
                                sound_alikes=self.concepts.sound_alikes,
                                drug_names=index.drug_names,
-                               pairs=word_pair_counts(p.text for p in index.passages))
+                               pairs=index.word_pairs)
         # One vector per concept (all its names together), made once: abstention compares a
         # passage BM25 found through a concept's other names with it, at no model call per
         # question.

@@ -62,15 +62,21 @@ def word_counts(texts: Iterable[str]) -> dict[str, int]:
     return counts
 
 
-def word_pair_counts(texts: Iterable[str]) -> dict[tuple[str, str], int]:
-    """How often each two alphabetic words follow each other in the texts (folded): which word
-    the library writes before or after another ("stem cell", "hair loss")."""
+# How often the library must write two words side by side before the speller leans on the pair
+# ("stem cell"); the index stores only such pairs, so start-up reads them rather than the passages.
+FREQUENT_PAIR = 3
+
+
+def word_pair_counts(texts: Iterable[str], min_count: int = 1) -> dict[tuple[str, str], int]:
+    """How often each two alphabetic words follow each other in the texts (folded), for pairs
+    seen at least `min_count` times: which word the library writes before or after another
+    ("stem cell", "hair loss")."""
     counts: dict[tuple[str, str], int] = {}
     for text in texts:
         words = [w for w in WORD.findall(fold(text)) if w.isalpha()]
         for pair in zip(words, words[1:]):
             counts[pair] = counts.get(pair, 0) + 1
-    return counts
+    return {pair: n for pair, n in counts.items() if n >= min_count}
 
 
 def _stemmer() -> Stemmer.Stemmer:

@@ -282,3 +282,13 @@ def test_a_sure_off_topic_reading_stays_out_of_scope_whatever_the_library_has(fa
     unsure = QAEngine(fake_engine.index, fake_engine.embedder, settings,
                       triage=FixedTriage("out_of_scope", off_topic=0.85))
     assert unsure.ask("What is apheresis?").kind == "answer"
+
+
+def test_the_speller_reads_real_words_from_the_pairs_the_index_stores(fake_engine):
+    """The build stores the word pairs the library writes often, and the engine's speller reads
+    "steam cell" by them: start-up reads the pairs, not every passage."""
+    assert fake_engine.index.word_pairs[("stem", "cell")] >= 3
+    assert all(count >= 3 for count in fake_engine.index.word_pairs.values())
+    corrected, corrections = fake_engine.speller.correct("is steam cell therapy safe")
+    assert corrected == "is stem cell therapy safe"
+    assert [c.typed for c in corrections] == ["steam"]

@@ -49,3 +49,9 @@ def test_concurrent_stemming_gives_the_sequential_results():
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(text.stem, words))
     assert results == expected
+
+
+def test_word_pairs_are_counted_in_order_and_filtered_by_how_often():
+    texts = ["Stem cell transplant.", "A stem cell is not a stem-cell clinic."]
+    assert text.word_pair_counts(texts)[("stem", "cell")] == 3
+    assert text.word_pair_counts(texts, min_count=2) == {("stem", "cell"): 3}

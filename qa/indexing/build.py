@@ -27,7 +27,7 @@ from qa.indexing.row_facts import RowFacts
 from qa.ingest.boilerplate import BoilerplateFilter
 from qa.ingest.chunking import ChunkingConfig, chunk_document
 from qa.ingest.readers import corpus_hash, load_corpus
-from qa.text import word_counts
+from qa.text import FREQUENT_PAIR, word_counts, word_pair_counts
 from qa.settings import Settings
 
 
@@ -186,6 +186,7 @@ def build_index(
     report.dense_index = dense_info["type"]
     lexical = LexicalIndex.build(texts)
     vocabulary = word_counts(texts)
+    pairs = word_pair_counts(texts, FREQUENT_PAIR)
     medicines = drug_names()
 
     def write_files(folder: Path) -> None:
@@ -199,6 +200,9 @@ def build_index(
                                                 encoding="utf-8")
         (folder / layout.DRUG_NAMES).write_text(json.dumps(medicines, sort_keys=True),
                                                 encoding="utf-8")
+        (folder / layout.WORD_PAIRS).write_text(
+            json.dumps(sorted([first, second, n] for (first, second), n in pairs.items())),
+            encoding="utf-8")
 
     manifest = {
         "model": {"name": config.model_name, "dimension": int(dimension)},

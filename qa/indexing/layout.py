@@ -36,8 +36,8 @@ from qa.indexing.row_facts import FILES as ROW_FACT_FILES
 from qa.indexing.row_facts import RowFacts
 
 # 2: row facts are always stored; 3: the spelling vocabulary too; 4: document cards too;
-# 5: the drug names too
-FORMAT_VERSION = 5
+# 5: the drug names too; 6: the frequent word pairs too
+FORMAT_VERSION = 6
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 DOCUMENTS = "documents.json"
@@ -46,6 +46,7 @@ DENSE = "dense.faiss"
 BM25_DIR = "bm25"
 VOCABULARY = "vocabulary.json"  # word -> count: the spelling dictionary (qa.retrieval.spelling)
 DRUG_NAMES = "drug_names.json"  # name -> generic names' first words (qa.indexing.drug_names)
+WORD_PAIRS = "word_pairs.json"  # [first, second, count] the library writes often (the speller)
 CHECKSUM_LIMIT = 256 * 1024 * 1024  # files above this are checked by size only, to keep start fast
 KEEP_BUILDS = 3
 REBUILD = "run `qa build` to rebuild it"
@@ -65,6 +66,7 @@ class LoadedIndex:
     vocabulary: dict[str, int]
     document_vectors: np.ndarray  # one card per document number of `row_facts` (memory-mapped)
     drug_names: dict[str, list[str]] = field(default_factory=dict)
+    word_pairs: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -119,6 +121,8 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
         drug_names = json.loads((build / DRUG_NAMES).read_text(encoding="utf-8"))
         if not isinstance(drug_names, dict):
             raise ValueError(f"{DRUG_NAMES} is not a JSON object")
+        word_pairs = {(str(first), str(second)): int(count) for first, second, count in
+                      json.loads((build / WORD_PAIRS).read_text(encoding="utf-8"))}
     except Exception as exc:  # a corrupt file of any kind is reported as one line
         raise IndexLoadError(f"index in {build} is corrupt ({exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}); {rebuild}") from exc
@@ -131,7 +135,7 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
         raise IndexLoadError(f"index in {build} is inconsistent (passage, vector, row-fact or "
                              f"document-card counts or dimensions differ); {rebuild}")
     return LoadedIndex(build, manifest, passages, embeddings, dense_index, lexical, row_facts,
-                       vocabulary, document_vectors, drug_names)
+                       vocabulary, document_vectors, drug_names, word_pairs)
 
 
 # --- helpers ------------------------------------------------------------------------------------

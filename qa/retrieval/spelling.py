@@ -25,7 +25,7 @@ sounds the same (jellyfish's phonetic codes), even when another word is nearer i
 Dictation and swipe keyboards type real words, which no dictionary check sees: two or three
 words that make a library word together ("trans plant") are joined, and an English word the
 library never uses becomes the library word one slip away that the library writes beside its
-neighbour ("steam cell" → "stem cell"; the library's own word pairs, counted when it loads).
+neighbour ("steam cell" → "stem cell"; the library's frequent word pairs, counted with the index).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, DamerauLevenshtein
 
 from qa.domain import Correction
-from qa.text import WORD, fold, stem
+from qa.text import FREQUENT_PAIR, WORD, fold, stem
 
 _LETTERS = re.compile(r"^[a-z]+$")
 MIN_LENGTH = 4  # shorter words are too ambiguous to correct (and often acronyms)
@@ -71,9 +71,8 @@ MIN_TWO_EDIT_ENGLISH = 9
 # joins are everyday pairs ("any one", "may be").
 MIN_JOINED = 7
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
-# How often the library must write a word beside a neighbour before a real word one slip away
-# is read as it ("steam cell" → "stem cell").
-MIN_PAIR = 3
+# The share of a neighbour's occurrences a word must fill beside it before a real word one slip
+# away is read as it ("stem" before "cell": most; "loss" before "of": a sliver).
 MIN_PAIR_SHARE = 0.1
 
 
@@ -151,16 +150,14 @@ class Speller:
                  drug_names: Mapping[str, Sequence[str]] | None = None,
                  pairs: Mapping[tuple[str, str], int] | None = None) -> None:
         self._vocabulary = dict(vocabulary)
-        # Which word the library writes next to which: a real word typed for another ("steam
-        # cell") is seen only beside its neighbour.
-        self._pairs = pairs or {}
-        # The words the library writes after (and before) each word at least MIN_PAIR times.
-        self._followers: dict[str, list[str]] = {}
-        self._leaders: dict[str, list[str]] = {}
-        for (first, second), seen in self._pairs.items():
-            if seen >= MIN_PAIR:
-                self._followers.setdefault(first, []).append(second)
-                self._leaders.setdefault(second, []).append(first)
+        # The words the library often writes after (and before) each word, with how often: a real
+        # word typed for another ("steam cell") is seen only beside its neighbour.
+        self._followers: dict[str, dict[str, int]] = {}
+        self._leaders: dict[str, dict[str, int]] = {}
+        for (first, second), seen in (pairs or {}).items():
+            if seen >= FREQUENT_PAIR:
+                self._followers.setdefault(first, {})[second] = seen
+                self._leaders.setdefault(second, {})[first] = seen
         self._drugs = drug_names or {}  # shared with the index, not copied: 26,000 names
         # Real words typed for another ("stem sell", "side affects"): no dictionary sees them,
         # so the concept table lists the phrases, and only whole phrases are replaced.
@@ -199,15 +196,15 @@ class Speller:
         return text, corrections + joined + more + real
 
     def _real_words(self, text: str) -> tuple[str, list[Correction]]:
-        """An English word the library never uses, beside a library word it never follows or
-        precedes, becomes the library word one slip away that the library often writes there
-        ("steam cell" → "stem cell", "hair loos" → "hair loss"): swipe keyboards and autocorrect
-        type real words, which no dictionary check sees."""
-        if not self._pairs:
+        """An English word the library never uses, beside a library word, becomes the library
+        word one slip away that the library often writes there ("steam cell" → "stem cell",
+        "hair loos" → "hair loss"): swipe keyboards and autocorrect type real words, which no
+        dictionary check sees."""
+        if not self._followers:
             return text, []
         tokens = list(WORD.finditer(text))
         words = [fold(t.group(0)) for t in tokens]
-        replaced: dict[int, str] = {}
+        edits: list[tuple[re.Match[str], str]] = []
         for i, word in enumerate(words):
             if not self._real_word_candidate(word, tokens[i].group(0)):
                 continue
@@ -216,18 +213,8 @@ class Speller:
                 and _adjacent(text, tokens[i], tokens[i + 1]) else None
             meant = self._meant_beside(word, before, after)
             if meant is not None:
-                replaced[i] = meant
-        if not replaced:
-            return text, []
-        pieces: list[str] = []
-        corrections: list[Correction] = []
-        cursor = 0
-        for i, meant in sorted(replaced.items()):
-            pieces += [text[cursor:tokens[i].start()], meant]
-            cursor = tokens[i].end()
-            corrections.append(Correction(tokens[i].group(0), meant))
-        pieces.append(text[cursor:])
-        return "".join(pieces), corrections
+                edits.append((tokens[i], meant))
+        return _apply(text, [(t.start(), t.end(), meant) for t, meant in edits])
 
     def _real_word_candidate(self, word: str, typed: str) -> bool:
         return len(word) >= MIN_LENGTH and bool(_LETTERS.match(word)) \
@@ -235,33 +222,18 @@ class Speller:
             and word not in self._drugs and not _looks_like_a_name(typed)
 
     def _meant_beside(self, word: str, before: str | None, after: str | None) -> str | None:
-        """The library word one slip from `word` that the library writes beside its neighbours
-        at least MIN_PAIR times where `word` itself never appears, when one is a clear favourite."""
+        """The library word one slip from `word` that the library often writes after `before`
+        or before `after` (in at least MIN_PAIR_SHARE of the neighbour's occurrences), when one
+        is a clear favourite. `word` is never a library word, so it never stands there itself."""
         scores: dict[str, int] = {}
-        for neighbour, written, leads in ((before, self._followers, True),
-                                          (after, self._leaders, False)):
-            if neighbour is None or neighbour not in written:
-                continue
-
-            def pair(w: str, neighbour: str = neighbour, leads: bool = leads) -> tuple[str, str]:
-                return (neighbour, w) if leads else (w, neighbour)
-
-            if self._pairs.get(pair(word), 0):
-                continue
-            for candidate in written[neighbour]:
-                seen = self._pairs[pair(candidate)]
-                # The neighbour must call for the word: "stem" is most of what comes before
-                # "cell", while "loss" is a sliver of what comes before "of".
-                if seen >= MIN_PAIR_SHARE * self._vocabulary.get(neighbour, 0) \
+        for neighbour, written in ((before, self._followers), (after, self._leaders)):
+            for candidate, seen in written.get(neighbour or "", {}).items():
+                if seen >= MIN_PAIR_SHARE * self._vocabulary.get(neighbour or "", 0) \
                         and len(candidate) >= MIN_LENGTH - 1 and _form(candidate) != _form(word) \
                         and DamerauLevenshtein.distance(word, candidate) <= 1:
                     scores[candidate] = scores.get(candidate, 0) + seen
-        if not scores:
-            return None
-        ranked = sorted(scores.items(), key=lambda item: -item[1])
-        if len(ranked) > 1 and ranked[0][1] < 10 * ranked[1][1]:
-            return None
-        return ranked[0][0]
+        favourite = _clear_favourite(scores, scores)
+        return None if favourite is None else max(favourite, key=lambda w: scores[w])
 
     def _joined_words(self, text: str) -> tuple[str, list[Correction]]:
         """Two or three words that make one library word or medicine name when written together
@@ -270,9 +242,7 @@ class Speller:
         tokens = list(_LETTER_RUN.finditer(text))
         parts = [t.group(0).lower() for t in tokens]  # plain ASCII letters: lower is the fold
         spaced = [text[a.end():b.start()] == " " for a, b in zip(tokens, tokens[1:])]
-        corrections: list[Correction] = []
-        pieces: list[str] = []
-        cursor = 0
+        edits: list[tuple[int, int, str]] = []
         i = 0
         while i < len(tokens):
             for size in (3, 2):
@@ -285,18 +255,12 @@ class Speller:
                 if len(whole) >= MIN_JOINED and (whole in self._vocabulary
                                                  or whole in self._drugs) \
                         and not all(p in self._vocabulary for p in run):
-                    first, last = tokens[i], tokens[i + size - 1]
-                    pieces += [text[cursor:first.start()], whole]
-                    cursor = last.end()
-                    corrections.append(Correction(text[first.start():last.end()], whole))
+                    edits.append((tokens[i].start(), tokens[i + size - 1].end(), whole))
                     i += size
                     break
             else:
                 i += 1
-        if not corrections:
-            return text, []
-        pieces.append(text[cursor:])
-        return "".join(pieces), corrections
+        return _apply(text, edits)
 
     def _sound_alike_phrases(self, text: str) -> tuple[str, list[Correction]]:
         if self._phrases is None:
@@ -313,22 +277,15 @@ class Speller:
         return self._phrases.sub(fix, text), corrections
 
     def _words(self, text: str) -> tuple[str, list[Correction]]:
-        corrections: list[Correction] = []
-        pieces: list[str] = []
-        cursor = 0
+        edits: list[tuple[int, int, str]] = []
         for match in WORD.finditer(text):
             word = match.group(0)
             if text[match.end():match.end() + 1] in ("'", "\u2019"):
                 continue  # the first half of a contraction ("doesn't"), not a word of its own
             fixed = self.correct_word(fold(word), _looks_like_a_name(word))
             if fixed is not None:
-                pieces += [text[cursor:match.start()], fixed]
-                cursor = match.end()
-                corrections.append(Correction(word, fixed))
-        if not corrections:
-            return text, []
-        pieces.append(text[cursor:])
-        return "".join(pieces), corrections
+                edits.append((match.start(), match.end(), fixed))
+        return _apply(text, edits)
 
     def correct_word(self, word: str, name: bool = False) -> str | None:
         """A confident correction of one folded word, or None to leave it as typed. A word typed
@@ -471,6 +428,20 @@ class Speller:
             if left in self._vocabulary and right in self._vocabulary:
                 return f"{left} {right}"
         return None
+
+
+def _apply(text: str, edits: Sequence[tuple[int, int, str]]) -> tuple[str, list[Correction]]:
+    """The text with each span (start, end, in order, not overlapping) replaced, and the
+    corrections that says."""
+    if not edits:
+        return text, []
+    pieces: list[str] = []
+    cursor = 0
+    for start, end, meant in edits:
+        pieces += [text[cursor:start], meant]
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces), [Correction(text[start:end], meant) for start, end, meant in edits]
 
 
 def _adjacent(text: str, left: re.Match[str], right: re.Match[str]) -> bool:
