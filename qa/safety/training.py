@@ -1,7 +1,9 @@
 """`qa triage train`: fit the triage classifier on the training split, deterministically.
 
-The training data are the labelled messages in eval/triage/train/ (independent writers; the blind
-split in eval/triage/blind/ is never read here) and the curated examples of
+The training data are the labelled messages in eval/triage/train/ (independent writers; its
+`retired/` folder holds blind splits that served their measurement and were then moved into
+training, docs/safety.md; the blind splits in eval/triage/blind*/ are never read here) and the
+curated examples of
 qa/data/triage_examples.yaml. The same data and code give the same weights: the model is a
 multinomial logistic regression (lbfgs, no randomness) over fixed features.
 
@@ -54,9 +56,10 @@ class Example:
 
 def read_examples(paths: Sequence[Path]) -> list[Example]:
     """Labelled messages from JSONL files ({"text", "category", ...}; a folder means every
-    *.jsonl in it) and the curated YAML examples ({category: {id: text or {text}}})."""
+    *.jsonl under it, its sub-folders included, in path order) and the curated YAML examples
+    ({category: {id: text or {text}}})."""
     examples: list[Example] = []
-    files = [f for p in paths for f in (sorted(p.glob("*.jsonl")) if p.is_dir() else [p])]
+    files = [f for p in paths for f in (sorted(p.rglob("*.jsonl")) if p.is_dir() else [p])]
     for path in files:
         if path.suffix in (".yaml", ".yml"):
             data = load_yaml(path.read_text(encoding="utf-8")) or {}
@@ -92,10 +95,16 @@ def _fit(texts: list[str], vectors: np.ndarray, labels: list[str]) -> TriageClas
 
 def cross_validated_scores(texts: list[str], vectors: np.ndarray, labels: list[str],
                            folds: int = 5) -> list[dict[str, float]]:
-    """Each training message scored by a model that did not see it (for choosing thresholds)."""
+    """Each training message scored by a model that did not see it (for choosing thresholds).
+    The folds follow each message's content, not its place in the files, so adding, moving or
+    renaming a file moves only the messages it holds: with folds by position, the same data read
+    in another file order moved the thresholds by a grid step (docs/safety.md)."""
     out: list[dict[str, float]] = [{} for _ in texts]
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    for train, test in splitter.split(texts, labels):
+    by_content = np.array(sorted(range(len(texts)), key=lambda i: (
+        hashlib.sha256(texts[i].encode("utf-8")).hexdigest(), labels[i])), dtype=np.int64)
+    splitter = StratifiedKFold(n_splits=folds)
+    for train_at, test_at in splitter.split(by_content, [labels[i] for i in by_content]):
+        train, test = by_content[train_at], by_content[test_at]
         model = _fit([texts[i] for i in train], vectors[train], [labels[i] for i in train])
         scored = model.score_many([texts[i] for i in test], vectors[test])
         for i, scores in zip(test, scored):

@@ -72,6 +72,30 @@ def test_the_one_message_path_scores_exactly_as_the_batch_path():
             assert single[category] == pytest.approx(expected[category], abs=1e-5)
 
 
+def test_cross_validation_does_not_depend_on_the_order_of_the_files():
+    """Thresholds come from cross-validated scores; reading the same messages in another order
+    (a file renamed or moved) must give each message the same score."""
+    from qa.safety.training import cross_validated_scores
+
+    topics = {"fever after my transplant": "emergency", "should i stop my tablets": "personal_advice",
+              "which clinic in mexico": "unproven_clinic", "tomato seedlings": "out_of_scope",
+              "what is aHSCT": "general"}
+    texts = [f"{topic} {word} {n}" for topic in topics for n in range(6)
+             for word in ("today", "please")]
+    labels = [topics[" ".join(t.split()[:-2])] for t in texts]
+    rng = np.random.default_rng(7)
+    vectors = {t: rng.normal(size=8).astype(np.float32) for t in texts}
+    order = rng.permutation(len(texts))
+    first = cross_validated_scores(texts, np.stack([vectors[t] for t in texts]), labels)
+    moved_texts = [texts[i] for i in order]
+    moved = cross_validated_scores(moved_texts, np.stack([vectors[t] for t in moved_texts]),
+                                   [labels[i] for i in order])
+    again = dict(zip(moved_texts, moved))
+    for text, scores in zip(texts, first):
+        for category, value in scores.items():
+            assert again[text][category] == pytest.approx(value, abs=1e-6)
+
+
 def test_thresholds_are_chosen_per_language_and_doubt_spares_real_emergencies():
     from qa.safety.training import NEVER, choose_thresholds
 
