@@ -14,7 +14,7 @@ from qa.retrieval.document_reranker import (FEATURES, PROBABILITY_FLOOR, UNRANKE
 from qa.retrieval.hybrid import HybridRetriever, RetrievalParams
 from qa.settings import DOCUMENT_RERANKER_FILE, PACKAGE_DATA
 from qa.retrieval.synonyms import SynonymTable
-from bench.document_reranker import FRESH
+from bench.document_reranker import FRESH, READ
 from tests.fakes import damaged_file
 
 SYNONYMS = SynonymTable.from_file(PACKAGE_DATA / "synonyms.yaml")
@@ -83,6 +83,7 @@ def test_the_shipped_weights_load_and_name_what_they_were_fitted_on():
     assert shipped.weights.shape == (len(FEATURES),) and shipped.top >= 3
     # Fitted only on batches already read: never on the fresh ones nor the gold set.
     assert not FRESH_AND_GOLD & set(stored["trained_on"])
+    assert set(stored["trained_on"]) <= READ
     assert not FRESH_AND_GOLD & set(shipped.classifier.meta["trained_on"])
     assert shipped.classifier.meta["trained_on"] == stored["trained_on"]
 
