@@ -70,6 +70,11 @@ MIN_TWO_EDIT_ENGLISH = 9
 # The shortest library word that two or three typed words may join into ("trans plant"): shorter
 # joins are everyday pairs ("any one", "may be").
 MIN_JOINED = 7
+# The shortest joined word that may also be one slip from a library word or medicine name
+# ("filgrass tim", "lem trade a"): shorter joins of two real words find a near word too often.
+MIN_JOINED_SLIP = 9
+# Letters dictated one by one ("f d a", "m h r a") join into the library's acronym.
+MAX_SPELT_LETTERS = 4
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
 # The share of a neighbour's occurrences a word must fill beside it before a real word one slip
 # away is read as it ("stem" before "cell": most; "loss" before "of": a sliver).
@@ -245,22 +250,39 @@ class Speller:
         edits: list[tuple[int, int, str]] = []
         i = 0
         while i < len(tokens):
-            for size in (3, 2):
+            for size in range(MAX_SPELT_LETTERS, 1, -1):
                 if i + size > len(tokens) or not all(spaced[i:i + size - 1]):
                     continue
-                run = parts[i:i + size]
-                whole = "".join(run)
-                # Words the library itself writes side by side ("clinical trials", "dimethyl
-                # fumarate") are meant as two; a split word has a piece the library never uses.
-                if len(whole) >= MIN_JOINED and (whole in self._vocabulary
-                                                 or whole in self._drugs) \
-                        and not all(p in self._vocabulary for p in run):
-                    edits.append((tokens[i].start(), tokens[i + size - 1].end(), whole))
+                joined = self._joined(parts[i:i + size])
+                if joined is not None:
+                    edits.append((tokens[i].start(), tokens[i + size - 1].end(), joined))
                     i += size
                     break
             else:
                 i += 1
         return _apply(text, edits)
+
+    def _joined(self, run: list[str]) -> str | None:
+        """The one word `run` was split from, or None. Words the library itself writes side by
+        side ("clinical trials", "dimethyl fumarate") are meant as two; a split word has a piece
+        the library never uses."""
+        whole = "".join(run)
+        if all(len(piece) == 1 for piece in run):
+            # Dictated letters ("f d a"): only the library's own acronyms, never a pair of
+            # everyday letters.
+            return whole if whole in self._vocabulary and whole not in self._known else None
+        if len(run) > 3 or all(p in self._vocabulary for p in run):
+            return None
+        if len(whole) >= MIN_JOINED and (whole in self._vocabulary or whole in self._drugs):
+            return whole
+        if len(whole) < MIN_JOINED_SLIP or any(len(p) < 3 or p in self._vocabulary for p in run) \
+                or all(p in self._known for p in run):
+            return None
+        # One slip from a long library word or medicine name ("filgrass tim"): only when a piece
+        # is no word at all, none is the library's and none is a one- or two-letter word, which
+        # keeps everyday pairs ("daughter is", "my probiotics") and the cost away.
+        fixed = self.correct_word(whole)
+        return fixed if fixed is not None and len(fixed) >= MIN_JOINED_SLIP else None
 
     def _sound_alike_phrases(self, text: str) -> tuple[str, list[Correction]]:
         if self._phrases is None:

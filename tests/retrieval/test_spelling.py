@@ -251,6 +251,30 @@ def test_a_word_split_by_dictation_is_joined_when_the_whole_is_a_library_word():
         "clinical trials after transplant", [])
 
 
+def test_dictated_letters_join_into_the_librarys_acronym():
+    """"f d a" is the FDA spoken letter by letter; letters that make no library acronym, or an
+    everyday word, stay apart."""
+    speller = Speller({"fda": 12, "approved": 9, "a": 300, "cell": 20},
+                      known=frozenset({"a", "i", "am", "approved", "cell"}))
+    assert speller.correct("f d a approved stem cell list")[0] == "fda approved stem cell list"
+    assert speller.correct("is a b cell the same")[0] == "is a b cell the same"
+    assert speller.correct("i a m unsure")[0] == "i a m unsure"
+
+
+def test_a_split_word_one_slip_from_a_long_medicine_is_joined_and_corrected():
+    """"filgrass tim" is filgrastim split by dictation with one slip; two everyday words, or a
+    short word beside another, are never joined into a near word ("daughter is" is not
+    "daughters", "my probiotics" is not "macrobiotics")."""
+    speller = Speller({"filgrastim": 6, "bone": 8, "pain": 9, "daughters": 3,
+                       "macrobiotics": 1},
+                      known=frozenset({"tim", "bone", "pain", "daughter", "is", "my",
+                                       "probiotics"}))
+    assert speller.correct("filgrass tim bone pain") == (
+        "filgrastim bone pain", [Correction("filgrass tim", "filgrastim")])
+    assert speller.correct("my daughter is on probiotics")[0] == "my daughter is on probiotics"
+    assert speller.correct("my probiotics")[0] == "my probiotics"
+
+
 def test_a_real_word_typed_for_another_is_read_from_its_neighbour():
     """"steam cell" is "stem cell": "steam" is an English word the library never uses, one slip
     from "stem", which the library writes before "cell" most of the time. A neighbour that
