@@ -272,8 +272,9 @@ class Settings(BaseSettings):
         "native speakers.")
     triage_training_data: Annotated[list[Path], NoDecode] = Field(
         default_factory=lambda: [Path("eval/triage/train"), PACKAGE_DATA / "triage_examples.yaml"],
-        description="What `qa triage train` learns from (files or folders of JSONL, and YAML "
-        "examples); comma-separated in the environment. Never the blind split.")
+        description="What `qa triage train` learns from (files or folders of JSONL, a folder "
+        "read with its sub-folders, and YAML examples); comma-separated in the environment. "
+        "Never a blind split.")
 
     # --- web --------------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Address `qa serve` binds to.")
