@@ -124,7 +124,11 @@ TARGET_EMERGENCY_RECALL = 0.995
 # English-only notice, which a lower threshold would give the numbers first more often, and their
 # emergencies have been caught on every blind split at this target.
 TARGET_OTHER_LANGUAGE_RECALL = 0.99
-TARGET_HARD_ON_GENERAL = 0.01  # the hard threshold: at most this share of ordinary questions
+# The hard threshold (the card alone, no quotes): at most this share of ordinary questions reach
+# it. Every emergency keeps the card below it too (the flag), so a stricter share costs only the
+# card-alone strength; at 1 % a handful of training messages near the edge moved it a grid step
+# and informational questions lost their quotes (docs/safety.md, blind tests 42-45).
+TARGET_HARD_ON_GENERAL = 0.005
 TARGET_OUT_OF_SCOPE_PRECISION = 0.98
 # A red-flag statement keeps its quotes (card first) when the classifier is at least this sure
 # the message is ordinary — chosen so that at most this share of real emergencies with such a
