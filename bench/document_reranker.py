@@ -1,9 +1,9 @@
 """Fit and measure the document reranker (qa/retrieval/document_reranker.py) and the document
 classifier it reads (qa/retrieval/document_classifier.py).
 
-Both learn only from batches that earlier sessions had already read and tuned on (the classifier
-also from the library's own passages); the batches kept as fresh measures (every batch not in `READ`) and the gold
-set never train them. Each read batch is held out in turn (both models fitted on all the
+Both learn only from batches that earlier sessions had already read and tuned on (`READ`; the
+classifier also from the library's own passages); every other batch, kept as a fresh measure
+(`FRESH`), and the gold set never train them. Each read batch is held out in turn (both models fitted on all the
 others), so the first figures are on questions neither model saw; the gold set is held out as a
 group of its own. The reranker is fitted on classifier probabilities that are cross-fitted the
 same way (each batch's from a classifier that did not see it), so it learns how far to trust

@@ -71,7 +71,7 @@ MIN_TWO_EDIT_ENGLISH = 9
 # joins are everyday pairs ("any one", "may be").
 MIN_JOINED = 7
 # The shortest joined word that may also be one slip from a library word or medicine name
-# ("filgrass tim", "lem trade a"): shorter joins of two real words find a near word too often.
+# ("filgrass tim"): shorter joins of two real words find a near word too often.
 MIN_JOINED_SLIP = 9
 # Letters dictated one by one ("f d a", "m h r a") join into the library's acronym.
 MAX_SPELT_LETTERS = 4
@@ -209,7 +209,7 @@ class Speller:
             return text, []
         tokens = list(WORD.finditer(text))
         words = [fold(t.group(0)) for t in tokens]
-        edits: list[tuple[re.Match[str], str]] = []
+        edits: list[tuple[int, int, str]] = []
         for i, word in enumerate(words):
             if not self._real_word_candidate(word, tokens[i].group(0)):
                 continue
@@ -218,8 +218,8 @@ class Speller:
                 and _adjacent(text, tokens[i], tokens[i + 1]) else None
             meant = self._meant_beside(word, before, after)
             if meant is not None:
-                edits.append((tokens[i], meant))
-        return _apply(text, [(t.start(), t.end(), meant) for t, meant in edits])
+                edits.append((tokens[i].start(), tokens[i].end(), meant))
+        return _apply(text, edits)
 
     def _real_word_candidate(self, word: str, typed: str) -> bool:
         return len(word) >= MIN_LENGTH and bool(_LETTERS.match(word)) \
