@@ -3,8 +3,8 @@
 py3langid identifies the language, restricted to the languages this service expects; two guards
 keep it from misfiring on English questions full of drug names and Latin terms ("alemtuzumab vs
 ocrelizumab", "sclerosis multiplex"): a message whose words are mostly English or the library's
-own vocabulary is English whatever the identifier says (English word lists hold many short
-Spanish words, so the share must be high), and a message in a non-Latin script is named by its
+own vocabulary is English unless the identifier is sure of another language (English word
+lists hold many short Spanish and Tagalog words, so the share must be high), and a message in a non-Latin script is named by its
 script.
 """
 
@@ -23,6 +23,10 @@ LANGUAGES = ("en", "es", "fr", "pt", "vi", "tl", "pl", "de", "it", "nl", "ro", "
 SCRIPTS = {"CJK": "zh", "HANGUL": "ko", "ARABIC": "ar", "CYRILLIC": "ru", "HIRAGANA": "ja",
            "KATAKANA": "ja", "DEVANAGARI": "hi"}
 ENGLISH_SHARE = 0.8  # a message this much made of English or library words is English
+# ...unless the identifier is at least this sure of another language: short Spanish and Tagalog
+# questions are mostly words an English list also holds ("para", "ang", "rate") but the
+# identifier reads them from the words between (docs/safety.md, language guess).
+SURE_OTHER_LANGUAGE = 0.85
 UNSURE = 0.4  # below this confidence, a plain-ASCII message is taken as English
 
 
@@ -79,10 +83,11 @@ class LanguageGuess:
             return "en"
         # Short words ("vs", "pls", "de", "la") say little about the language: count the rest.
         telling = [w for w in words if len(w) > 3] or words
-        if sum(map(self.known, telling)) >= ENGLISH_SHARE * len(telling):
-            return "en"
         language, confidence = _identifier()(text)
         if language == "en":
+            return "en"
+        if sum(map(self.known, telling)) >= ENGLISH_SHARE * len(telling) \
+                and confidence < SURE_OTHER_LANGUAGE:
             return "en"
         if confidence < UNSURE and text.isascii():
             return "en"  # "in vitro fertilisation": a guess, and no accent to back it

@@ -33,6 +33,11 @@ def test_english_with_drug_names_and_latin_stays_english(message):
     ("मुझे अब जीना नहीं है", "hi"),
     ("у мого чоловіка температура після трансплантації, що робити?", "uk"),
     ("hoe lang duurt het herstel na een stamceltransplantatie?", "nl"),
+    # Mostly words an English list also holds ("para", "risk", "side"), but the identifier is
+    # sure: the words between decide.
+    ("ano ang side effects ng hsct para sa lupus?", "tl"),
+    ("ano po ang risk ng transplant para sa MS", "tl"),
+    ("que es el hsct?", "es"),
 ])
 def test_other_languages_and_scripts_are_named(message, language):
     assert GUESS.identify(message) == language

@@ -282,7 +282,8 @@ def test_topic_words_used_off_topic_stay_out_of_scope(real_engine, question):
 BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
                 for name in ("blind", "blind30", "blind31", "blind32", "blind33", "blind34",
                              "blind35", "blind36", "blind37", "blind38", "blind39", "blind40",
-                             "blind41", "blind42", "blind43", "blind44", "blind45")}
+                             "blind41", "blind42", "blind43", "blind44", "blind45", "blind46",
+                             "blind47", "blind48")}
 # Each split was frozen before the changes it measured: blind before round two's first design,
 # blind30 before the off-topic certainty check, blind31 before a retraining with train-25 that
 # did not land, blind32 before the thresholds were chosen on a finer grid, blind33 to blind39 as
@@ -290,8 +291,10 @@ BLIND_SPLITS = {name: ROOT / "eval" / "triage" / name
 # did not land), blind40 and blind41 before blind2-blind29 were retired into the training data
 # (eval/triage/train/retired/, docs/safety.md), blind42 and blind43 as fresh measures of that
 # retraining (and before a first retraining with train-26 and train-27), blind44 and blind45
-# before train-26 and train-27 landed with the stricter hard threshold; nothing was tuned on any
-# of them.
+# before train-26 and train-27 landed with the stricter hard threshold, blind46 to blind48 (720
+# messages, each of the minimum counts for a blind split) before the language guess's
+# sure-identifier rule and a retraining with train-28a and train-28b that did not land; nothing
+# was tuned on any of them.
 # The targets hold on every split that has messages of that kind; where a split is not
 # there yet, the figure measured on it (docs/safety.md), so the suite catches any step backwards.
 TARGET_FLOORS = {
@@ -316,6 +319,9 @@ NOT_YET_AT = {
     "blind43": {"out_of_scope.recall": 0.885, "out_of_scope.precision": 0.968},
     "blind44": {"out_of_scope.recall": 0.885},
     "blind45": {"out_of_scope.recall": 0.885},
+    "blind46": {"out_of_scope.precision": 0.961},
+    "blind47": {"personal_advice.recall": 0.942, "out_of_scope.recall": 0.88},
+    "blind48": {"personal_advice.recall": 0.942},
 }
 TARGET_CEILINGS = {"general.emergency_flag": 0.05, "general.hard_emergency_kind": 0.02,
                    "language.english_mislabelled": 0.01}
