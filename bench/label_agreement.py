@@ -86,9 +86,15 @@ def main() -> None:
         questions: list[str | None] = [
             None if row.get("kind") == "split_emergency" else row[field] for row in rows]
         print(f"== {args.split} {kind}-{name} ({field})")
-        for line in compare(engine, questions, label_sets(ce.LABELS / f"{kind}-{name}.jsonl"),
-                            label_sets(audit)):
+        first, second = label_sets(ce.LABELS / f"{kind}-{name}.jsonl"), label_sets(audit)
+        for line in compare(engine, questions, first, second):
             print("  " + line)
+        if kind == "brands":
+            # The brand target is on the question as asked, with the brand name.
+            asked: list[str | None] = [row["question"] for row in rows]
+            print("  as asked, with the brand (question):")
+            for line in compare(engine, asked, first, second)[2:4]:
+                print("    " + line)
 
 
 if __name__ == "__main__":

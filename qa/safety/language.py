@@ -3,9 +3,9 @@
 py3langid identifies the language, restricted to the languages this service expects; two guards
 keep it from misfiring on English questions full of drug names and Latin terms ("alemtuzumab vs
 ocrelizumab", "sclerosis multiplex"): a message whose words are mostly English or the library's
-own vocabulary is English unless the identifier is sure of another language (English word
-lists hold many short Spanish and Tagalog words, so the share must be high), and a message in a non-Latin script is named by its
-script.
+own vocabulary is English unless the identifier is sure of another language (English word lists
+hold many short Spanish and Tagalog words, so the share must be high), and a message in a
+non-Latin script is named by its script.
 """
 
 from __future__ import annotations
