@@ -34,6 +34,9 @@ class Group:
     # The class the concept belongs to, in the library's words ("fingolimod" → "disease-modifying
     # therapy"): added when the concept is named, but naming the class does not name the concept.
     broader: tuple[str, ...] = ()
+    # The one condition of the library a drug is taken for ("glatiramer" → "multiple sclerosis"),
+    # for drugs with a single such use: a question naming only the drug is about that condition.
+    treats: str = ""
 
     @property
     def description(self) -> str:
@@ -90,6 +93,11 @@ class SynonymTable:
             if not isinstance(raw, list):
                 raise ValueError("'groups' must be a list")
             groups = [_group(item, number) for number, item in enumerate(raw, start=1)]
+            conditions = {g.concept for g in groups if g.kind == "condition"}
+            for group in groups:
+                if group.treats and group.treats not in conditions:
+                    raise ValueError(f"'{group.concept}' treats '{group.treats}', which is not "
+                                     "the first term of a condition")
             alikes = data.get("sound_alikes") or {}
             if not isinstance(alikes, dict) or not all(
                     isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip()
@@ -130,7 +138,26 @@ class SynonymTable:
                 extra.extend(t for t in group.terms if t not in lowered)
                 # A class named by several of the question's drugs is added once.
                 extra.extend(c for c in group.broader if c not in lowered and c not in extra)
+        condition = self.implied_condition(query)
+        if condition and condition not in extra:
+            extra.append(condition)
         return query if not extra else query + " " + " ".join(extra)
+
+    def implied_condition(self, text: str) -> str:
+        """The condition a text is about when it names none but names drugs taken for exactly
+        one of the library's conditions ("copaxone for 10 years, too late for hsct?" → multiple
+        sclerosis); otherwise "". Why: the library's passages on candidacy, risks and trials
+        are written per condition, and without it a question that names only the drug ranks
+        another condition's passages on the same procedure. Only the word search adds it: the
+        dense query with it too lost a gold question and medicine-logistics questions, where
+        the condition pulled condition pages above the medicines ones (docs/design.md)."""
+        mentions = self.mentions(text)
+        if any(m.kind == "condition" for m in mentions):
+            return ""
+        conditions = {self._names[m.concept].treats for m in mentions
+                      if m.kind == "drug" and m.concept in self._names}
+        conditions.discard("")
+        return conditions.pop() if len(conditions) == 1 else ""
 
     def in_library_words(self, text: str, library_says: Callable[[str], bool]) -> str:
         """What the dense model reads: the text (folded) with each name the library never uses
@@ -208,5 +235,8 @@ def _group(item: object, number: int) -> Group:
     if not isinstance(broader, list):
         raise ValueError(f"group {number}: 'broader' must be a list of terms")
     classes = tuple(dict.fromkeys(fold(str(t)) for t in broader if str(t).strip()))
+    treats = item.get("treats") or ""
+    if not isinstance(treats, str) or (treats and kind != "drug"):
+        raise ValueError(f"group {number}: 'treats' must be one condition, on a drug")
     return Group(terms[0], kind, tuple(dict.fromkeys(terms)), bool(item.get("expand", True)),
-                 tuple(c for c in classes if c not in terms))
+                 tuple(c for c in classes if c not in terms), fold(treats.strip()))

@@ -59,6 +59,12 @@ def test_the_one_pass_first_test_never_skips_a_group_the_regex_would_match():
             if group.expand and pattern.search(lowered):
                 extra += [t for t in group.terms if t not in lowered]
                 extra += [c for c in group.broader if c not in lowered and c not in extra]
+        implied = {group.treats for group, pattern in zip(TABLE._groups, TABLE._patterns)
+                   if group.kind == "drug" and pattern.search(lowered)} - {""}
+        named_condition = any(group.kind == "condition" and pattern.search(lowered)
+                              for group, pattern in zip(TABLE._groups, TABLE._patterns))
+        if len(implied) == 1 and not named_condition and next(iter(implied)) not in extra:
+            extra += list(implied)
         return question if not extra else question + " " + " ".join(extra)
 
     questions = [g.question for g in read_gold(ROOT / "eval" / "gold")]
@@ -140,3 +146,39 @@ def test_every_class_in_the_shipped_table_is_a_phrase_the_library_uses():
     corpus = " ".join(fold(p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.md"))
     classes = {c for group in TABLE.groups for c in group.broader}
     assert classes and [c for c in classes if c not in corpus] == []
+
+
+def test_a_drug_taken_for_one_condition_names_it_when_the_question_names_none(tmp_path):
+    table = _table_with_classes(tmp_path, """groups:
+  - {kind: condition, terms: [multiple sclerosis, ms]}
+  - {kind: condition, terms: [rheumatoid arthritis, ra]}
+  - {kind: drug, treats: multiple sclerosis, terms: [glatiramer acetate, copaxone]}
+  - {kind: drug, treats: multiple sclerosis, terms: [dimethyl fumarate, tecfidera]}
+  - {kind: drug, treats: rheumatoid arthritis, terms: [sarilumab, kevzara]}
+  - {kind: drug, terms: [rituximab, rituxan]}
+""")
+    assert table.implied_condition("copaxone for 10 years, too late for hsct?") == \
+        "multiple sclerosis"
+    assert table.expand("copaxone too late for hsct?").endswith("multiple sclerosis")
+    # Two drugs for the same condition, or with a drug of many uses: still that condition.
+    assert table.implied_condition("tecfidera after copaxone") == "multiple sclerosis"
+    assert table.implied_condition("rituxan after copaxone") == "multiple sclerosis"
+    # A named condition wins; drugs for two conditions, or for many, imply none.
+    assert table.implied_condition("copaxone for my ra?") == ""
+    assert table.implied_condition("copaxone and kevzara together?") == ""
+    assert table.implied_condition("rituxan before hsct") == ""
+    # The dense query is left alone (with it the gold set lost a question: docs/design.md).
+    assert "sclerosis" not in table.in_library_words("copaxone then hsct", lambda t: True)
+
+
+@pytest.mark.parametrize("group", [
+    "{kind: drug, treats: lupus, terms: [belimumab]}",  # not a condition of the table
+    "{kind: topic, treats: multiple sclerosis, terms: [cost]}",  # only drugs treat
+    "{kind: drug, treats: [multiple sclerosis], terms: [copaxone]}",  # one condition, not a list
+])
+def test_a_bad_treats_is_a_config_error(tmp_path, group):
+    from qa.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="treats"):
+        _table_with_classes(tmp_path, "groups:\n  - {kind: condition, terms: [multiple sclerosis]}"
+                            f"\n  - {group}\n")
