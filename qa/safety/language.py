@@ -83,6 +83,10 @@ class LanguageGuess:
             return "en"
         # Short words ("vs", "pls", "de", "la") say little about the language: count the rest.
         telling = [w for w in words if len(w) > 3] or words
+        if all(map(self.known, words)):
+            # Nothing for the identifier to weigh, and most questions end here: it takes about a
+            # second to load, which a one-shot `qa ask` or a server's first question would pay.
+            return "en"
         language, confidence = _identifier()(text)
         if language == "en":
             return "en"
