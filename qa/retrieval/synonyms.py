@@ -10,7 +10,7 @@ a YAML file operators can extend (qa/data/synonyms.yaml).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -129,16 +129,17 @@ class SynonymTable:
         return tuple(self._groups)
 
     def expand(self, query: str) -> str:
-        """The query plus the other terms of every expanding group it mentions."""
+        """The query plus the other terms of every expanding group it mentions, and the
+        condition its drugs imply (`implied_condition`)."""
         lowered = fold(query)
+        named = self._named(lowered)
         extra: list[str] = []
-        for number in self._mentioned(lowered):  # in table order
-            group = self._groups[number]
-            if group.expand and self._patterns[number].search(lowered):
+        for group in named:
+            if group.expand:
                 extra.extend(t for t in group.terms if t not in lowered)
                 # A class named by several of the question's drugs is added once.
                 extra.extend(c for c in group.broader if c not in lowered and c not in extra)
-        condition = self.implied_condition(query)
+        condition = _implied_condition(named)
         if condition and condition not in extra:
             extra.append(condition)
         return query if not extra else query + " " + " ".join(extra)
@@ -151,13 +152,12 @@ class SynonymTable:
         another condition's passages on the same procedure. Only the word search adds it: the
         dense query with it too lost a gold question and medicine-logistics questions, where
         the condition pulled condition pages above the medicines ones (docs/design.md)."""
-        mentions = self.mentions(text)
-        if any(m.kind == "condition" for m in mentions):
-            return ""
-        conditions = {self._names[m.concept].treats for m in mentions
-                      if m.kind == "drug" and m.concept in self._names}
-        conditions.discard("")
-        return conditions.pop() if len(conditions) == 1 else ""
+        return _implied_condition(self._named(fold(text)))
+
+    def _named(self, lowered: str) -> list[Group]:
+        """The groups a folded text names, in table order."""
+        return [self._groups[number] for number in self._mentioned(lowered)
+                if self._patterns[number].search(lowered)]
 
     def in_library_words(self, text: str, library_says: Callable[[str], bool]) -> str:
         """What the dense model reads: the text (folded) with each name the library never uses
@@ -220,6 +220,13 @@ class SynonymTable:
         if not self._groups:
             return []
         return sorted({number for _, numbers in self._terms.iter(lowered) for number in numbers})
+
+
+def _implied_condition(named: Sequence[Group]) -> str:
+    if any(group.kind == "condition" for group in named):
+        return ""
+    conditions = {group.treats for group in named if group.kind == "drug"} - {""}
+    return conditions.pop() if len(conditions) == 1 else ""
 
 
 def _group(item: object, number: int) -> Group:

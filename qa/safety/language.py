@@ -81,8 +81,6 @@ class LanguageGuess:
         words = [w for w in WORD.findall(fold(text)) if w.isalpha()]
         if not words:
             return "en"
-        # Short words ("vs", "pls", "de", "la") say little about the language: count the rest.
-        telling = [w for w in words if len(w) > 3] or words
         if all(map(self.known, words)):
             # Nothing for the identifier to weigh, and most questions end here: it takes about a
             # second to load, which a one-shot `qa ask` or a server's first question would pay.
@@ -90,6 +88,8 @@ class LanguageGuess:
         language, confidence = _identifier()(text)
         if language == "en":
             return "en"
+        # Short words ("vs", "pls", "de", "la") say little about the language: count the rest.
+        telling = [w for w in words if len(w) > 3] or words
         if sum(map(self.known, telling)) >= ENGLISH_SHARE * len(telling) \
                 and confidence < SURE_OTHER_LANGUAGE:
             return "en"

@@ -41,3 +41,17 @@ def test_english_with_drug_names_and_latin_stays_english(message):
 ])
 def test_other_languages_and_scripts_are_named(message, language):
     assert GUESS.identify(message) == language
+
+
+def test_a_message_of_known_words_is_english_without_the_identifier(monkeypatch):
+    """py3langid takes about a second to load: a question made only of English or library words
+    must not load it (a one-shot `qa ask` would pay that second)."""
+    import qa.safety.language as language
+
+    def refuse() -> None:
+        raise AssertionError("the identifier was asked")
+
+    monkeypatch.setattr(language, "_identifier", refuse)
+    assert GUESS.identify("is hsct safe after ocrevus?") == "en"
+    with pytest.raises(AssertionError):
+        GUESS.identify("ano ang side effects ng hsct para sa lupus?")
