@@ -36,7 +36,11 @@ def highlight(passage: Passage, query_terms: set[str], limit: int = 2) -> tuple[
     for (start, end), sentence in zip(passage.sentences,
                                       _sentence_terms(passage.text, passage.sentences)):
         overlap = sentence & query_terms
-        score = sum(1.0 + math.log(len(t)) for t in overlap)
+        # fsum: an exact sum, the same whatever order the set yields its words in. A plain
+        # sum's rounding followed the set's order, which follows Python's per-process string
+        # hashing, so two near-tied sentences were highlighted differently from one server
+        # process to the next.
+        score = math.fsum(1.0 + math.log(len(t)) for t in overlap)
         scored.append((score, start, end))
     best = max(s for s, _, _ in scored)
     if best <= 0:
