@@ -1,10 +1,10 @@
 """The learned triage classifier: a linear model over the question's embedding (already computed
 for retrieval) and its word and character n-grams.
 
-Trained by `qa triage train` (qa/safety/training.py) on labelled messages from independent
-writers; the weights live in a small file (qa/data/triage_model.npz) that loads in milliseconds.
-scikit-learn's vectorisers rebuild the n-gram features from the stored vocabularies; the scores
-are one matrix product.
+Trained by `qa triage train` (qa/safety/training.py, scikit-learn) on labelled messages from
+independent writers; the weights live in a small file (qa/data/triage_model.npz) that loads in
+milliseconds. Scoring needs only the stored vocabularies, their idf weights and the coefficients:
+the n-grams come from qa.safety.ngrams, so serving never imports scikit-learn.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from qa.errors import ConfigError
+from qa.safety.ngrams import char_ngrams, word_ngrams
 
 CATEGORIES = ("emergency", "personal_advice", "unproven_clinic", "out_of_scope", "general")
 WORD_PARAMS: dict[str, Any] = {"analyzer": "word", "ngram_range": (1, 2), "lowercase": True,
@@ -47,31 +46,31 @@ class Scores:
 
 
 class TriageClassifier:
-    """Scores a message; built from a trained artifact (or directly by the trainer)."""
+    """Scores a message; built from a trained artifact (or by the trainer from its fitted
+    vectorisers, `qa.safety.training`)."""
 
-    def __init__(self, words: TfidfVectorizer, chars: TfidfVectorizer, embedding_weight: float,
+    def __init__(self, word_vocabulary: list[str], word_idf: np.ndarray,
+                 char_vocabulary: list[str], char_idf: np.ndarray, embedding_weight: float,
                  coef: np.ndarray, intercept: np.ndarray, classes: tuple[str, ...],
                  meta: dict[str, Any]) -> None:
-        self.words = words
-        self.chars = chars
+        self.word_vocabulary = list(word_vocabulary)  # in column order
+        self.char_vocabulary = list(char_vocabulary)
+        self.word_idf = np.asarray(word_idf, dtype=np.float64)
+        self.char_idf = np.asarray(char_idf, dtype=np.float64)
         self.embedding_weight = embedding_weight
         self.coef = np.asarray(coef, dtype=np.float32)
         self.intercept = np.asarray(intercept, dtype=np.float32)
         self.classes = classes
         self.meta = meta
-        # One message at a time (the serving path): sklearn's own analyzers make the n-grams,
-        # and the tf-idf weights are applied here to just the n-grams present — the same
-        # numbers as `features`, without building sparse matrices (a test holds them equal).
-        n_words = len(words.vocabulary_)
-        n_chars = len(chars.vocabulary_)
-        self._blocks = ((words.build_analyzer(), words.vocabulary_, words.idf_, 0),
-                        (chars.build_analyzer(), chars.vocabulary_, chars.idf_, n_words))
-        self._embedding_offset = n_words + n_chars
-
-    def features(self, texts: list[str], vectors: np.ndarray) -> sparse.csr_matrix:
-        return sparse.hstack([self.words.transform(texts), self.chars.transform(texts),
-                              sparse.csr_matrix(np.asarray(vectors) * self.embedding_weight)],
-                             format="csr")
+        # The tf-idf weights are applied to just the n-grams present — the numbers sklearn's
+        # `transform` gave in training, without building sparse matrices (a test holds them
+        # equal).
+        n_words = len(self.word_vocabulary)
+        self._blocks = (
+            (word_ngrams, {g: i for i, g in enumerate(self.word_vocabulary)}, self.word_idf, 0),
+            (char_ngrams, {g: i for i, g in enumerate(self.char_vocabulary)}, self.char_idf,
+             n_words))
+        self._embedding_offset = n_words + len(self.char_vocabulary)
 
     def scores(self, text: str, vector: np.ndarray) -> Scores:
         logits = self.intercept + self.embedding_weight * (
@@ -95,20 +94,16 @@ class TriageClassifier:
         return Scores({c: float(p) for c, p in zip(self.classes, probabilities)})
 
     def score_many(self, texts: list[str], vectors: np.ndarray) -> list[Scores]:
-        logits = self.features(texts, vectors) @ self.coef.T + self.intercept
-        logits = np.asarray(logits) - np.asarray(logits).max(axis=1, keepdims=True)
-        probabilities = np.exp(logits)
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-        return [Scores({c: float(p) for c, p in zip(self.classes, row)}) for row in probabilities]
+        return [self.scores(text, vector) for text, vector in zip(texts, vectors)]
 
     # --- the artifact ---------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
         np.savez_compressed(
-            path, word_vocab=np.array(json.dumps(_vocabulary(self.words))),
-            word_idf=self.words.idf_.astype(np.float32),
-            char_vocab=np.array(json.dumps(_vocabulary(self.chars))),
-            char_idf=self.chars.idf_.astype(np.float32), coef=self.coef,
+            path, word_vocab=np.array(json.dumps(self.word_vocabulary)),
+            word_idf=self.word_idf.astype(np.float32),
+            char_vocab=np.array(json.dumps(self.char_vocabulary)),
+            char_idf=self.char_idf.astype(np.float32), coef=self.coef,
             intercept=self.intercept, classes=np.array(json.dumps(list(self.classes))),
             meta=np.array(json.dumps(self.meta | {"embedding_weight": self.embedding_weight},
                                      sort_keys=True)))
@@ -119,28 +114,18 @@ class TriageClassifier:
         try:
             with np.load(path) as data:  # no pickles: text is stored as JSON strings
                 meta = json.loads(str(data["meta"]))
-                words = _vectorizer(WORD_PARAMS, json.loads(str(data["word_vocab"])),
-                                    data["word_idf"])
-                chars = _vectorizer(CHAR_PARAMS, json.loads(str(data["char_vocab"])),
-                                    data["char_idf"])
+                words = [str(w) for w in json.loads(str(data["word_vocab"]))]
+                chars = [str(c) for c in json.loads(str(data["char_vocab"]))]
+                word_idf, char_idf = data["word_idf"], data["char_idf"]
                 classes = tuple(str(c) for c in json.loads(str(data["classes"])))
                 coef, intercept = data["coef"], data["intercept"]
-            expected = len(words.vocabulary) + len(chars.vocabulary) + int(meta["dimension"])
-            if coef.shape != (len(classes), expected) or set(classes) != set(CATEGORIES):
+            expected = len(words) + len(chars) + int(meta["dimension"])
+            if coef.shape != (len(classes), expected) or set(classes) != set(CATEGORIES) \
+                    or word_idf.shape != (len(words),) or char_idf.shape != (len(chars),):
                 raise ValueError("the weights do not match the stored vocabularies")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"cannot load the triage model {path} ({exc.__class__.__name__}: "
                               f"{exc}); run `qa triage train` to rebuild it") from exc
-        return cls(words, chars, float(meta["embedding_weight"]), coef, intercept, classes, meta)
+        return cls(words, word_idf, chars, char_idf, float(meta["embedding_weight"]), coef,
+                   intercept, classes, meta)
 
-
-def _vocabulary(vectorizer: TfidfVectorizer) -> list[str]:
-    ordered = sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])
-    return [term for term, _ in ordered]
-
-
-def _vectorizer(params: dict[str, Any], vocabulary: list[str], idf: np.ndarray
-                ) -> TfidfVectorizer:
-    vectorizer = TfidfVectorizer(**params, vocabulary={str(t): i for i, t in enumerate(vocabulary)})
-    vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
-    return vectorizer

@@ -88,9 +88,14 @@ def _fit(texts: list[str], vectors: np.ndarray, labels: list[str]) -> TriageClas
                               sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr")
     model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced", random_state=SEED)
     model.fit(features, labels)
-    return TriageClassifier(words, chars, EMBEDDING_WEIGHT, model.coef_, model.intercept_,
+    return TriageClassifier(_in_column_order(words), words.idf_, _in_column_order(chars),
+                            chars.idf_, EMBEDDING_WEIGHT, model.coef_, model.intercept_,
                             tuple(str(c) for c in model.classes_),
                             {"dimension": int(vectors.shape[1])})
+
+
+def _in_column_order(vectorizer: TfidfVectorizer) -> list[str]:
+    return [term for term, _ in sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])]
 
 
 def cross_validated_scores(texts: list[str], vectors: np.ndarray, labels: list[str],

@@ -59,17 +59,37 @@ def test_training_rebuilds_the_shipped_weights(tmp_path, real_embedder):
     assert np.allclose(again.intercept, shipped.intercept, atol=1e-4)
 
 
-def test_the_one_message_path_scores_exactly_as_the_batch_path():
+def test_scores_match_sklearns_own_tf_idf_features():
+    """Serving scores a message without scikit-learn (qa.safety.ngrams); the scores must be the
+    ones sklearn's vectorisers, rebuilt from the stored vocabularies, give."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from qa.safety.classifier import CHAR_PARAMS, WORD_PARAMS
+
     model = TriageClassifier.load(MODEL)
+
+    def vectorizer(params, vocabulary, idf):
+        made = TfidfVectorizer(**params, vocabulary={t: i for i, t in enumerate(vocabulary)})
+        made.idf_ = np.asarray(idf, dtype=np.float64)
+        return made
+
+    words = vectorizer(WORD_PARAMS, model.word_vocabulary, model.word_idf)
+    chars = vectorizer(CHAR_PARAMS, model.char_vocabulary, model.char_idf)
     rng = np.random.default_rng(3)
     texts = ["my husband has a fever after his transplant", "what is aHSCT?", "zzz", "",
-             "¿Cuánto cuesta el trasplante en México?", "Lemtrada vs HSCT, which is better for me"]
+             "¿Cuánto cuesta el trasplante en México?", "Lemtrada vs HSCT, which is better for me",
+             "fièvre  39°C   après la greffe", "I I I took took 30 pills pills", "a b c d"]
     vectors = rng.normal(size=(len(texts), model.meta["dimension"])).astype(np.float32)
-    batch = model.score_many(texts, vectors)
-    for text, vector, expected in zip(texts, vectors, batch):
+    features = sparse.hstack([words.transform(texts), chars.transform(texts),
+                              sparse.csr_matrix(vectors * model.embedding_weight)], format="csr")
+    logits = np.asarray(features @ model.coef.T.astype(np.float64)) + model.intercept
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    for text, vector, row in zip(texts, vectors, expected):
         single = model.scores(text, vector)
-        for category in CATEGORIES:
-            assert single[category] == pytest.approx(expected[category], abs=1e-5)
+        for category, probability in zip(model.classes, row):
+            assert single[category] == pytest.approx(probability, abs=1e-5)
 
 
 def test_cross_validation_does_not_depend_on_the_order_of_the_files():
