@@ -26,15 +26,15 @@ from qa.encoders import Embedder, embedder_from_settings
 from qa.errors import IndexLoadError, InvalidQuestion
 from qa.indexing import dense
 from qa.indexing.layout import LoadedIndex, load_index
+from qa.retrieval.concept_vectors import concept_vectors, library_says, table_for_library
 from qa.retrieval.conversation import resolve
 from qa.retrieval.document_reranker import DocumentReranker
 from qa.retrieval.hybrid import HybridRetriever, Query, RetrievalParams
 from qa.retrieval.spelling import Speller
-from qa.retrieval.synonyms import SynonymTable
 from qa.safety.triage import LEANS_OUT_OF_SCOPE, Triager
 from qa.settings import DOCUMENT_RERANKER_FILE, Settings
 from qa.stage_clock import NULL_CLOCK, Clock
-from qa.text import WORD, fold, normalise_question
+from qa.text import normalise_question
 
 PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation", "costs")
 EXTRA_FOR_RELATED = 3  # hits ranked beyond the quotes, offered as follow-up prompts
@@ -82,8 +82,7 @@ class QAEngine:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.concepts = SynonymTable.from_file(settings.synonyms_file).classes_only_for_unnamed(
-            self._library_says)
+        self.concepts = table_for_library(settings.synonyms_file, index.vocabulary)
         self.retriever = HybridRetriever(
             index, self.concepts,
             RetrievalParams(**{name: getattr(settings, name)
@@ -96,14 +95,9 @@ class QAEngine:
                                sound_alikes=self.concepts.sound_alikes,
                                drug_names=index.drug_names,
                                pairs=index.word_pairs)
-        # One vector per concept (all its names together), made once: abstention compares a
-        # passage BM25 found through a concept's other names with it, at no model call per
-        # question.
-        groups = [g for g in self.concepts.groups if g.expand and g.kind != "spelling"]
-        self._concept_vectors: dict[str, np.ndarray] = {}
-        if groups:
-            vectors = embedder.encode([g.description for g in groups])
-            self._concept_vectors = {g.concept: v for g, v in zip(groups, vectors)}
+        # One vector per concept (all its names together), stored by the build: abstention
+        # compares a passage BM25 found through a concept's other names with it.
+        self._concept_vectors = concept_vectors(self.concepts, index.concept_vectors, embedder)
         self.triage = triage
         self.policy = policy or DisclaimerPolicy.from_settings(settings)
         # Whole answers of recent questions, keyed by the normalised text. The cache lives and
@@ -290,7 +284,7 @@ class QAEngine:
         return self.concepts.in_library_words(text, self._library_says)
 
     def _library_says(self, words: str) -> bool:
-        return all(word in self.index.vocabulary for word in WORD.findall(fold(words)))
+        return library_says(self.index.vocabulary, words)
 
     def _triage(self, typed: str, vector: np.ndarray, earlier: Sequence[str],
                 earlier_vectors: Sequence[np.ndarray | None]) -> Triage:

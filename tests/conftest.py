@@ -99,8 +99,11 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_index_settings(tmp_path_factory, real_embedder) -> Settings:
     """The real corpus built once with the real model into a session temp folder."""
+    from qa.retrieval.concept_vectors import texts_for_build
+
     settings = Settings(corpus=[REAL_CORPUS], index_dir=tmp_path_factory.mktemp("real") / "index")
-    run_build(settings, embedder=real_embedder)
+    run_build(settings, embedder=real_embedder,
+              concept_texts=texts_for_build(settings.synonyms_file))
     return settings
 
 

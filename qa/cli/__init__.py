@@ -30,9 +30,11 @@ def build(corpus: tuple[Path, ...], index_dir: Path | None, model: str | None,
           if_needed: bool) -> None:
     """Build (or incrementally rebuild) the index from the corpus."""
     from qa.indexing.build import run_build
+    from qa.retrieval.concept_vectors import texts_for_build
 
     settings = settings_from(corpus=list(corpus) or None, index_dir=index_dir, model=model)
-    report = run_build(settings, if_needed=if_needed, show_progress=True)
+    report = run_build(settings, if_needed=if_needed, show_progress=True,
+                       concept_texts=texts_for_build(settings.synonyms_file))
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if report.skipped:

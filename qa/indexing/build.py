@@ -30,6 +30,9 @@ from qa.ingest.readers import corpus_hash, load_corpus
 from qa.text import FREQUENT_PAIR, word_counts, word_pair_counts
 from qa.settings import Settings
 
+# The library's vocabulary -> the texts whose vectors serving needs (qa.retrieval.concept_vectors)
+ConceptTexts = Callable[[dict[str, int]], Sequence[str]]
+
 
 @dataclass(frozen=True)
 class BuildConfig:
@@ -150,8 +153,12 @@ def build_index(
     index_dir: Path,
     embedder: Embedder,
     progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+    concept_texts: ConceptTexts | None = None,
 ) -> BuildReport:
-    """Read, chunk, embed (reusing cached vectors), index and publish a new build atomically."""
+    """Read, chunk, embed (reusing cached vectors), index and publish a new build atomically.
+    `concept_texts` names, from the library's vocabulary, the synonym table's texts whose
+    vectors the build stores for serving (qa.retrieval.concept_vectors; the table belongs to a
+    layer above this one, so the caller supplies it)."""
     started = time.perf_counter()
     chunked = chunk_corpus(config)
     passages = chunked.passages
@@ -188,6 +195,11 @@ def build_index(
     vocabulary = word_counts(texts)
     pairs = word_pair_counts(texts, FREQUENT_PAIR)
     medicines = drug_names()
+    concepts = concept_texts(vocabulary) if concept_texts else []
+    # Encoded in one call, as the engine would at start-up: the same texts in the same batches
+    # give the same numbers.
+    concept_vectors = embedder.encode(concepts) if concepts else \
+        np.zeros((0, dimension), dtype=np.float32)
 
     def write_files(folder: Path) -> None:
         layout.write_passages(folder / layout.PASSAGES, passages)
@@ -203,6 +215,7 @@ def build_index(
         (folder / layout.WORD_PAIRS).write_text(
             json.dumps(sorted([first, second, n] for (first, second), n in pairs.items())),
             encoding="utf-8")
+        layout.write_concept_vectors(folder / layout.CONCEPT_VECTORS, concepts, concept_vectors)
 
     manifest = {
         "model": {"name": config.model_name, "dimension": int(dimension)},
@@ -235,14 +248,16 @@ def _tqdm_progress(total: int) -> Callable[[int], None]:
 
 
 def run_build(settings: Settings, if_needed: bool = False, show_progress: bool = False,
-              embedder: Embedder | None = None) -> BuildReport:
+              embedder: Embedder | None = None, concept_texts: ConceptTexts | None = None
+              ) -> BuildReport:
     """Build unless `if_needed` and the live index already matches corpus, model and settings."""
     config = BuildConfig.from_settings(settings)
     if if_needed and is_up_to_date(config, settings.index_dir):
         return BuildReport(skipped=True)
     embedder = embedder or embedder_from_settings(settings)
     return build_index(config, settings.index_dir, embedder,
-                       progress_factory=_tqdm_progress if show_progress else None)
+                       progress_factory=_tqdm_progress if show_progress else None,
+                       concept_texts=concept_texts)
 
 
 # --- helpers ------------------------------------------------------------------------------------

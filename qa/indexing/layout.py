@@ -4,7 +4,10 @@ Layout under the index directory:
     builds/<build-id>/   one immutable build: manifest.json, passages.jsonl, documents.json,
                          embeddings.npy, dense.faiss, bm25/, the per-row facts ranking needs
                          (row_documents.npy, row_reviewed.npy, topic_rows.json) and one
-                         vector per document (document_vectors.npy: qa.indexing.document_cards)
+                         vector per document (document_vectors.npy: qa.indexing.document_cards),
+                         the speller's words, drug names and word pairs, and one vector per
+                         concept of the synonym table (concept_vectors.npz:
+                         qa.retrieval.concept_vectors)
     current              a symlink to the live build, replaced with one atomic rename
 A crash mid-build leaves only a `builds/.tmp-*` folder behind; `current` still names the last
 complete build. The serving path imports this module and never the ingestion stack: making a
@@ -36,8 +39,8 @@ from qa.indexing.row_facts import FILES as ROW_FACT_FILES
 from qa.indexing.row_facts import RowFacts
 
 # 2: row facts are always stored; 3: the spelling vocabulary too; 4: document cards too;
-# 5: the drug names too; 6: the frequent word pairs too
-FORMAT_VERSION = 6
+# 5: the drug names too; 6: the frequent word pairs too; 7: the concept vectors too
+FORMAT_VERSION = 7
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 DOCUMENTS = "documents.json"
@@ -47,6 +50,7 @@ BM25_DIR = "bm25"
 VOCABULARY = "vocabulary.json"  # word -> count: the spelling dictionary (qa.retrieval.spelling)
 DRUG_NAMES = "drug_names.json"  # name -> generic names' first words (qa.indexing.drug_names)
 WORD_PAIRS = "word_pairs.json"  # [first, second, count] the library writes often (the speller)
+CONCEPT_VECTORS = "concept_vectors.npz"  # text -> vector (qa.retrieval.concept_vectors)
 CHECKSUM_LIMIT = 256 * 1024 * 1024  # files above this are checked by size only, to keep start fast
 KEEP_BUILDS = 3
 REBUILD = "run `qa build` to rebuild it"
@@ -67,6 +71,7 @@ class LoadedIndex:
     document_vectors: np.ndarray  # one card per document number of `row_facts` (memory-mapped)
     drug_names: dict[str, list[str]] = field(default_factory=dict)
     word_pairs: dict[tuple[str, str], int] = field(default_factory=dict)
+    concept_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -123,6 +128,7 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
             raise ValueError(f"{DRUG_NAMES} is not a JSON object")
         word_pairs = {(str(first), str(second)): int(count) for first, second, count in
                       json.loads((build / WORD_PAIRS).read_text(encoding="utf-8"))}
+        concept_vectors = read_concept_vectors(build / CONCEPT_VECTORS)
     except Exception as exc:  # a corrupt file of any kind is reported as one line
         raise IndexLoadError(f"index in {build} is corrupt ({exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}); {rebuild}") from exc
@@ -131,11 +137,12 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> LoadedInde
     if not (len(passages) == count == embeddings.shape[0] == dense_index.ntotal) or \
             embeddings.shape[1] != dimension or dense_index.d != dimension or \
             not row_facts.consistent_with(len(passages)) or \
-            document_vectors.shape != (row_facts.document_count(), dimension):
-        raise IndexLoadError(f"index in {build} is inconsistent (passage, vector, row-fact or "
-                             f"document-card counts or dimensions differ); {rebuild}")
+            document_vectors.shape != (row_facts.document_count(), dimension) or \
+            any(v.shape != (dimension,) for v in concept_vectors.values()):
+        raise IndexLoadError(f"index in {build} is inconsistent (passage, vector, row-fact, "
+                             f"document-card or concept counts or dimensions differ); {rebuild}")
     return LoadedIndex(build, manifest, passages, embeddings, dense_index, lexical, row_facts,
-                       vocabulary, document_vectors, drug_names, word_pairs)
+                       vocabulary, document_vectors, drug_names, word_pairs, concept_vectors)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -180,6 +187,21 @@ def write_vectors(directory: Path, vectors: np.ndarray, dense_index: Any,
     np.save(directory / EMBEDDINGS, vectors)
     dense.save(dense_index, directory / DENSE)
     np.save(directory / document_cards.VECTORS, document_vectors)
+
+
+def write_concept_vectors(path: Path, texts: Sequence[str], vectors: np.ndarray) -> None:
+    """Texts as one JSON string beside their vectors: no pickles in a build."""
+    np.savez(path, texts=np.array(json.dumps(list(texts), ensure_ascii=False)),
+             vectors=np.asarray(vectors, dtype=np.float32))
+
+
+def read_concept_vectors(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        texts = json.loads(str(data["texts"]))
+        vectors = np.array(data["vectors"])
+    if not isinstance(texts, list) or vectors.shape[:1] != (len(texts),):
+        raise ValueError(f"{CONCEPT_VECTORS} holds {len(texts)} texts and {len(vectors)} vectors")
+    return {str(text): vector for text, vector in zip(texts, vectors)}
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
