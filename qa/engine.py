@@ -40,6 +40,9 @@ PREFERRED_TOPICS_FOR_CLINIC_SEEKING = ("red-flags", "regulation", "costs")
 EXTRA_FOR_RELATED = 3  # hits ranked beyond the quotes, offered as follow-up prompts
 MAX_HISTORY = 6  # earlier messages read; the API refuses more
 UNSUPPORTED_LANGUAGE = "unsupported_language"
+# Concept kinds whose names people spell out letter by letter (trial and regulator acronyms), so
+# a speech recogniser never writes them as everyday words.
+SPELT_OUT_KINDS = frozenset({"trial", "regulator"})
 
 
 class TriagePolicy(Protocol):
@@ -94,7 +97,10 @@ class QAEngine:
                                (term for group in self.concepts.groups for term in group.terms),
                                sound_alikes=self.concepts.sound_alikes,
                                drug_names=index.drug_names,
-                               pairs=index.word_pairs)
+                               pairs=index.word_pairs,
+                               spoken_names=(term for group in self.concepts.groups
+                                             if group.kind not in SPELT_OUT_KINDS
+                                             for term in group.terms))
         # One vector per concept (all its names together), stored by the build: abstention
         # compares a passage BM25 found through a concept's other names with it.
         self._concept_vectors = concept_vectors(self.concepts, index.concept_vectors, embedder)

@@ -26,6 +26,14 @@ Dictation and swipe keyboards type real words, which no dictionary check sees: t
 words that make a library word together ("trans plant") are joined, and an English word the
 library never uses becomes the library word one slip away that the library writes beside its
 neighbour ("steam cell" → "stem cell"; the library's frequent word pairs, counted with the index).
+A speech recogniser writes a name it does not know as the everyday words it heard ("rituals
+mab", "neutron epic", "crones"): one to three such words that sound like a spoken name of the
+concept table or a medicine the library names (Metaphone; one sound may differ in a run of
+words), look like it, and begin with its letter become that name — never across a function
+word, never when a word of the run is already a name or medicine, and never when the words are
+what a recogniser writes for what it did hear: an everyday word pair ("meal plan"), a common word
+alone ("prison"), or a name that is itself a common English word ("person"). A first version
+without those limits "corrected" one ordinary typed message in a hundred (docs/design.md).
 """
 
 from __future__ import annotations
@@ -38,11 +46,11 @@ from importlib import resources
 from typing import Any
 
 import jellyfish
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, DamerauLevenshtein
 
 from qa.domain import Correction
-from qa.text import FREQUENT_PAIR, WORD, fold, stem
+from qa.text import FREQUENT_PAIR, STOP_WORDS, WORD, fold, stem
 
 _LETTERS = re.compile(r"^[a-z]+$")
 MIN_LENGTH = 4  # shorter words are too ambiguous to correct (and often acronyms)
@@ -75,6 +83,31 @@ MIN_JOINED = 7
 MIN_JOINED_SLIP = 9
 # Letters dictated one by one ("f d a", "m h r a") join into the library's acronym.
 MAX_SPELT_LETTERS = 4
+# Names a recogniser writes as everyday words ("rituals mab", "neutron pinia", "crones"): the
+# shortest concept-table word and the shortest medicine of the library (not an English word) they
+# may be heard as, and the shortest phonetic code that may differ from the name's by one sound.
+MIN_HEARD_TERM = 6
+MIN_HEARD_LIBRARY_WORD = 7
+MIN_HEARD_CODE_SLIP = 5
+MAX_HEARD_WORDS = 3
+# How alike in letters (rapidfuzz ratio, 0-100) the words heard and the name must be, and how
+# much nearer than the next name.
+MIN_HEARD_LETTERS = 70
+MIN_HEARD_MARGIN = 5
+# A recogniser writes the words it knows, so a word it wrote for a name is one it knows, and the
+# name it could not write is one it does not: a common English word ("status", "person",
+# "infection") is never the name heard, and a common word written alone ("prison", "stats",
+# "peanuts") is the word meant. Counts are those of symspellpy's English list.
+MAX_HEARD_NAME_COUNT = 1_500_000
+MAX_HEARD_WORD_COUNT = 1_000_000
+# "a" and "I" begin the next phrase far more often than they end a misheard name ("injection a
+# day late" is not infection).
+_NEVER_HEARD_IN_A_NAME = frozenset({"a", "i"})
+# Words a name is never heard across: the search's stop words, pronouns and question words, and
+# auxiliaries ("my probiotics" is not macrobiotics, "is car t" not Yescarta).
+_NOT_IN_A_NAME = STOP_WORDS | frozenset(
+    "i me my you your he him his she her we us our them its what how when why who which do does "
+    "did has have had can could should would may might must".split())
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
 # The share of a neighbour's occurrences a word must fill beside it before a real word one slip
 # away is read as it ("stem" before "cell": most; "loss" before "of": a sliver).
@@ -93,6 +126,20 @@ def english_counts() -> dict[str, int]:
             if word:
                 counts[word] = int(count or 0)
     return counts
+
+
+@lru_cache(maxsize=1)
+def english_pairs() -> frozenset[tuple[str, str]]:
+    """symspellpy's English word pairs (243,342 frequent bigrams): words a recogniser wrote
+    that are an everyday phrase ("meal plan", "because I") were heard as that phrase."""
+    path = resources.files("symspellpy") / "frequency_bigramdictionary_en_243_342.txt"
+    pairs: set[tuple[str, str]] = set()
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            words = line.split()
+            if len(words) == 3:
+                pairs.add((words[0], words[1]))
+    return frozenset(pairs)
 
 
 @lru_cache(maxsize=1)
@@ -153,7 +200,11 @@ class Speller:
                  known: frozenset[str] | None = None,
                  sound_alikes: Mapping[str, str] | None = None,
                  drug_names: Mapping[str, Sequence[str]] | None = None,
-                 pairs: Mapping[tuple[str, str], int] | None = None) -> None:
+                 pairs: Mapping[tuple[str, str], int] | None = None,
+                 spoken_names: Iterable[str] | None = None) -> None:
+        """`spoken_names`: the names a speech recogniser may write as everyday words — the
+        concept table's conditions, medicines and procedures, not the acronyms people spell out
+        (trials, regulators); the terms when not given."""
         self._vocabulary = dict(vocabulary)
         # The words the library often writes after (and before) each word, with how often: a real
         # word typed for another ("steam cell") is seen only beside its neighbour.
@@ -172,19 +223,35 @@ class Speller:
             r"\s+".join(map(re.escape, phrase.split()))
             for phrase in sorted(self._sound_alikes, key=len, reverse=True)) + r")(?![\w-])",
             re.IGNORECASE) if self._sound_alikes else None
+        term_words: set[str] = set()
         for term in terms:
             for word in WORD.findall(fold(term)):
                 if _LETTERS.match(word):
                     self._vocabulary.setdefault(word, 1)
+                    term_words.add(word)
         self._candidates = [w for w in self._vocabulary if len(w) >= MIN_LENGTH - 1]
         self._english = english_counts() if known is None else {w: 1 for w in known}
         self._known = english_words() if known is None else known
+        self._english_pairs = english_pairs() if known is None else frozenset()
         # A caller that names its own known words (tests) gets no medical list either.
         self._medical = medical_words() if known is None else frozenset()
         # Country names are left as typed, but are no evidence that a message is in English.
         self._countries = country_words() if known is None else frozenset()
         # By a word's length and first letter, on first need.
         self._english_candidates: dict[tuple[int, str], list[str]] = {}
+        # Names that dictation hears as everyday words, by first letter, then Metaphone code.
+        # They are the table's spoken names and the medicines the library names (a long library
+        # word of another kind, "multicentre", is heard in everyday phrases far more often than
+        # it is misheard).
+        spoken = term_words if spoken_names is None else {
+            word for name in spoken_names for word in WORD.findall(fold(name))
+            if _LETTERS.match(word)}
+        self._heard: dict[str, dict[str, list[str]]] = {}
+        for name in spoken | {w for w in self._vocabulary if w in self._drugs}:
+            if len(name) >= (MIN_HEARD_TERM if name in term_words else MIN_HEARD_LIBRARY_WORD) \
+                    and (name in term_words or name not in self._known):
+                self._heard.setdefault(name[0], {}).setdefault(
+                    jellyfish.metaphone(name), []).append(name)
         # The library's words by how they sound (their Metaphone code), for words spelt by ear.
         self._sounds: dict[str, list[str]] = {}
         for library_word in self._vocabulary:
@@ -196,9 +263,10 @@ class Speller:
         """The text with confident corrections applied, and what was corrected."""
         text, corrections = self._sound_alike_phrases(text)
         text, joined = self._joined_words(text)
+        text, heard = self._heard_names(text)
         text, more = self._words(text)
         text, real = self._real_words(text)
-        return text, corrections + joined + more + real
+        return text, corrections + joined + heard + more + real
 
     def _real_words(self, text: str) -> tuple[str, list[Correction]]:
         """An English word the library never uses, beside a library word, becomes the library
@@ -283,6 +351,81 @@ class Speller:
         # keeps everyday pairs ("daughter is", "my probiotics") and the cost away.
         fixed = self.correct_word(whole)
         return fixed if fixed is not None and len(fixed) >= MIN_JOINED_SLIP else None
+
+    def _heard_names(self, text: str) -> tuple[str, list[Correction]]:
+        """One to three everyday words that sound like one name of the field ("rituals mab" →
+        rituximab, "neutron pinia" → neutropenia, "ke simple" → Kesimpta, "crones" → crohns):
+        a speech recogniser with no medical vocabulary writes a name as the words it heard, all
+        of them English, so no dictionary check sees them. Matched by sound (Metaphone), not by
+        a list of mishearings, which fitted only the writer it was read from
+        (docs/design.md)."""
+        tokens = list(_LETTER_RUN.finditer(text))
+        parts = [t.group(0).lower() for t in tokens]
+        spaced = [text[a.end():b.start()] == " " for a, b in zip(tokens, tokens[1:])]
+        edits: list[tuple[int, int, str]] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(MAX_HEARD_WORDS, 0, -1):
+                if i + size > len(tokens) or not all(spaced[i:i + size - 1]):
+                    continue
+                name = self._heard_as(parts[i:i + size],
+                                      [t.group(0) for t in tokens[i:i + size]])
+                if name is not None:
+                    edits.append((tokens[i].start(), tokens[i + size - 1].end(), name))
+                    i += size
+                    break
+            else:
+                i += 1
+        return _apply(text, edits)
+
+    def _heard_as(self, run: list[str], typed: list[str]) -> str | None:
+        """The name `run` sounds like, or None. Never when a word of the run is itself a name
+        or medicine (one real name is never turned into another), is typed like one ("ran
+        MIST" is a trial's name, not "randomised"), is a common function word (a name is not
+        heard across "is", "for", "the"), or is a long word no dictionary knows (a typing slip,
+        the typing speller's: "rheumatoligist says" is not "rheumatologists"), nor when every
+        word of a longer run is the library's; a single word must be English and not the
+        library's. The name must begin with the same letter, share its sound code (one sound
+        may differ in a run of words), be alike in letters, and be clearly the nearest name."""
+        first = run[0]
+        if len(first) < 2 or any(_looks_like_a_name(t) for t in typed) or any(
+                (len(p) > 1 and p in _NOT_IN_A_NAME) or p in _NEVER_HEARD_IN_A_NAME
+                or (len(p) >= MIN_LENGTH and p not in self._known) or p in self._drugs
+                or (p in self._vocabulary and p not in self._known and len(p) >= MIN_HEARD_TERM)
+                or (len(p) >= MIN_HEARD_TERM and not self._never_corrected(p)) for p in run):
+            return None
+        if len(run) == 1:
+            if len(first) < MIN_LENGTH + 1 or first not in self._known \
+                    or first in self._vocabulary \
+                    or self._english.get(first, 0) >= MAX_HEARD_WORD_COUNT:
+                return None
+        elif all(p in self._vocabulary for p in run) \
+                or any(pair in self._english_pairs for pair in zip(run, run[1:])):
+            return None
+        whole = "".join(run)
+        code = jellyfish.metaphone(whole)
+        if len(code) < MIN_LENGTH:
+            return None
+        by_code = self._heard.get(whole[0], {})
+        # One sound may differ (or two swap) in a long code, never for a single word: one word
+        # one sound from a name is likelier the word it is ("interfere", not interferon).
+        slips = 1 if len(code) >= MIN_HEARD_CODE_SLIP and len(run) > 1 else 0
+        alike: dict[str, float] = {}
+        for near, _, _ in process.extract(code, by_code.keys(), scorer=DamerauLevenshtein.distance,
+                                          score_cutoff=slips, limit=None):
+            for name in by_code[near]:
+                letters = fuzz.ratio(whole, name)
+                if letters >= MIN_HEARD_LETTERS and _form(name) != _form(whole) \
+                        and self._english.get(name, 0) < MAX_HEARD_NAME_COUNT and not any(
+                        len(p) >= MIN_LENGTH and p in self._vocabulary and p in name for p in run):
+                    alike[name] = letters
+        # The name nearest in letters, when it is clearly nearer than any other name (spellings
+        # of one name, "acyclovir" and "aciclovir", are told apart by their letters too).
+        ranked = sorted(alike.items(), key=lambda item: (-item[1], item[0]))
+        if not ranked or (len(ranked) > 1 and ranked[0][1] - ranked[1][1] < MIN_HEARD_MARGIN
+                          and _form(ranked[0][0]) != _form(ranked[1][0])):
+            return None
+        return ranked[0][0]
 
     def _sound_alike_phrases(self, text: str) -> tuple[str, list[Correction]]:
         if self._phrases is None:

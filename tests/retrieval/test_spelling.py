@@ -286,3 +286,83 @@ def test_a_real_word_typed_for_another_is_read_from_its_neighbour():
         "is stem cell therapy safe", [Correction("steam", "stem")])
     assert speller.correct("hair loos after chemo")[0] == "hair loss after chemo"
     assert speller.correct("lots of questions") == ("lots of questions", [])
+
+
+@pytest.mark.parametrize("heard, meant", [
+    ("rituals mab before transplant", "rituximab before transplant"),
+    ("how long off ke simple first", "how long off kesimpta first"),
+    ("neutron epic diet rules", "neutropenic diet rules"),
+    ("my daughter has crones", "my daughter has crohns"),
+])
+def test_a_name_heard_as_everyday_words_becomes_the_name(heard, meant):
+    """A speech recogniser with no medical vocabulary writes a name as the English words it
+    heard; they sound like the name (one Metaphone sound may differ, or two swap, in a run of
+    words) and look like it."""
+    speller = Speller({"rituximab": 5, "neutropenic": 4, "transplant": 40, "diet": 6,
+                       "before": 30, "first": 20, "rules": 3, "daughter": 2, "long": 9},
+                      terms=["kesimpta", "crohns", "rituximab", "neutropenic"],
+                      known=frozenset({"rituals", "mab", "ke", "simple", "neutron", "epic",
+                                       "crones", "before", "how", "long", "off", "first", "my",
+                                       "daughter", "has", "diet", "rules"}))
+    assert speller.correct(heard)[0] == meant
+
+
+@pytest.mark.parametrize("text", [
+    "would msc infusions interfere with my drugs",  # one word one sound from a drug name
+    "is car t safe for lupus",                       # never across a function word ("is")
+    "a cover letter for a nurse",                    # "letter for a" is not letermovir
+    "rituximab before transplant",                   # a name is never turned into another
+    "fludarabine and cyclophosphamide",
+    "the trial ran MIST for years",                  # a word typed like a name is one
+])
+def test_everyday_words_and_names_are_not_heard_as_another_name(text):
+    speller = Speller({"interferon": 6, "infusions": 5, "letermovir": 2, "nurse": 3,
+                       "yescarta": 2, "lupus": 40, "rituximab": 5, "transplant": 40,
+                       "fludarabine": 4, "cyclophosphamide": 5, "cover": 2, "randomised": 9,
+                       "trial": 30, "years": 10, "rheumatologists": 3},
+                      terms=["yescarta", "letermovir", "interferon"],
+                      known=frozenset({"would", "interfere", "with", "my", "drugs", "is", "car",
+                                       "t", "safe", "for", "a", "cover", "letter", "nurse",
+                                       "before", "and", "msc", "the", "ran", "mist", "says",
+                                       "no"}))
+    assert speller.correct(text)[0] == text
+
+
+def test_a_typing_slip_beside_a_word_is_left_to_the_typing_speller():
+    """"rheumatoligist says" sounds like "rheumatologists", but a long word no dictionary knows
+    is a typing slip: it is corrected on its own and "says" stays."""
+    speller = Speller({"rheumatologist": 5, "rheumatologists": 3},
+                      known=frozenset({"my", "says", "no"}))
+    assert speller.correct("my rheumatoligist says no")[0] == "my rheumatologist says no"
+
+
+# With the real English lists (symspellpy's word counts and word pairs).
+HEARD_VOCABULARY = {"rituximab": 5, "melphalan": 5, "multicentre": 3, "transplant": 40,
+                    "infection": 20, "injection": 8, "person": 5, "mobilisation": 6, "cell": 50,
+                    "centre": 9, "before": 30, "needed": 4, "after": 60, "day": 20, "late": 3}
+HEARD_SPELLER = Speller(HEARD_VOCABULARY, terms=["rituximab", "melphalan", "person", "infection"],
+                        drug_names={"rituximab": ["rituximab"], "melphalan": ["melphalan"]})
+
+
+def test_a_misheard_name_is_found_with_the_real_english_lists():
+    assert HEARD_SPELLER.correct("rituals mab before transplant")[0] == \
+        "rituximab before transplant"
+
+
+@pytest.mark.parametrize("text", [
+    "is a meal plan needed after transplant",  # an everyday phrase: an English word pair
+    "how big is a prison cell",                # a common word alone is the word meant
+    "mobilisation injection a day late",       # "a" begins the next phrase, it ends no name
+    "the multi storey car park at the centre",  # a library word that is no spoken name
+])
+def test_everyday_phrases_are_not_heard_as_names(text):
+    """A recogniser writes words it knows for a name it does not know: an everyday phrase, a
+    common word, or a common English word as the name are read as what they say."""
+    assert HEARD_SPELLER.correct(text)[0] == text
+
+
+def test_acronyms_people_spell_out_are_not_heard_in_everyday_words():
+    """A trial's acronym ("STARMS") is spelt out, not misheard as "sore arms"."""
+    speller = Speller({"starms": 4}, terms=["starms"], spoken_names=[],
+                      known=frozenset({"sore", "arms", "after", "my"}))
+    assert speller.correct("my sore arms after")[0] == "my sore arms after"
