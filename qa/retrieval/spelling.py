@@ -109,6 +109,11 @@ _NOT_IN_A_NAME = STOP_WORDS | frozenset(
     "i me my you your he him his she her we us our them its what how when why who which do does "
     "did has have had can could should would may might must".split())
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
+# An apostrophe and letters after a word, other than a possessive "'s": the word is the first
+# half of a contraction ("doesn't", "we're"). A possessive word is a word ("Sjorgen's",
+# "Reynaud's" are names misspelt like any other).
+_CONTRACTION = re.compile(r"['\u2019](?!s\b)\w")
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
 # The share of a neighbour's occurrences a word must fill beside it before a real word one slip
 # away is read as it ("stem" before "cell": most; "loss" before "of": a sliver).
 MIN_PAIR_SHARE = 0.1
@@ -445,9 +450,14 @@ class Speller:
         edits: list[tuple[int, int, str]] = []
         for match in WORD.finditer(text):
             word = match.group(0)
-            if text[match.end():match.end() + 1] in ("'", "\u2019"):
+            if _CONTRACTION.match(text, match.end()):
                 continue  # the first half of a contraction ("doesn't"), not a word of its own
             fixed = self.correct_word(fold(word), _looks_like_a_name(word))
+            if fixed is not None and fixed not in self._vocabulary \
+                    and _POSSESSIVE.match(text, match.end()):
+                # A possessive is often a person's or a place's name ("Raynaud's", "Baldur's
+                # Gate"): it becomes a name the library uses, never a nearer English word.
+                continue
             if fixed is not None:
                 edits.append((match.start(), match.end(), fixed))
         return _apply(text, edits)

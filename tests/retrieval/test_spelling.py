@@ -39,6 +39,25 @@ def test_contractions_are_left_alone():
         "what if it doesn't work and isn’t safe", [])
 
 
+def test_a_possessive_name_is_corrected_like_any_word():
+    """"'s" after a word makes it possessive, not half of a contraction: a misspelt disease
+    named after a person ("Krohn's", "Sjorgen's") is corrected, and the "'s" kept."""
+    speller = Speller({"crohn": 20, "disease": 50}, known=frozenset({"it", "s", "disease"}))
+    assert speller.correct("is Krohn's disease") == (
+        "is crohn's disease", [Correction("Krohn", "crohn")])
+    assert speller.correct("is Krohn’s disease")[0] == "is crohn’s disease"
+    assert speller.correct("it's Krohn disease")[0] == "it's crohn disease"
+
+
+
+def test_a_possessive_name_becomes_only_a_name_the_library_uses():
+    """A possessive is often someone's name: "Baldur's Gate" is a game, not "balder"; an
+    unknown possessive name the library never uses is left as typed."""
+    speller = Speller({"crohn": 20, "disease": 50},
+                      known=frozenset({"balder", "gate", "is", "s", "disease"}))
+    assert speller.correct("is Baldur's Gate")[0] == "is Baldur's Gate"
+
+
 def test_a_sentence_keeps_its_words_and_reports_each_correction():
     text, corrections = SPELLER.correct("Can stemcell therapy help Lupis?")
     assert text == "Can stem cell therapy help lupus?"
