@@ -389,9 +389,12 @@ class Speller:
         MIST" is a trial's name, not "randomised"), is a common function word (a name is not
         heard across "is", "for", "the"), or is a long word no dictionary knows (a typing slip,
         the typing speller's: "rheumatoligist says" is not "rheumatologists"), nor when every
-        word of a longer run is the library's; a single word must be English and not the
-        library's. The name must begin with the same letter, share its sound code (one sound
-        may differ in a run of words), be alike in letters, and be clearly the nearest name."""
+        word of a longer run is the library's; a single word must be English, uncommon and not
+        the library's. A recogniser writes words it knows, so every longer word of the run is
+        English, no two neighbours are an everyday English pair ("meal plan"), "a" and "I" are
+        no part of a name, and the name is no common English word. The name must begin with the
+        same letter, share its sound code (one sound may differ in a run of words), be alike in
+        letters, and be clearly the nearest name."""
         first = run[0]
         if len(first) < 2 or any(_looks_like_a_name(t) for t in typed) or any(
                 (len(p) > 1 and p in _NOT_IN_A_NAME) or p in _NEVER_HEARD_IN_A_NAME
