@@ -317,23 +317,7 @@ class Speller:
         """Two or three words that make one library word or medicine name when written together
         ("trans plant", "plate let", "my co phenolate"): dictation and swipe keyboards split long
         words into shorter real ones, which no word-by-word check sees."""
-        tokens = list(_LETTER_RUN.finditer(text))
-        parts = [t.group(0).lower() for t in tokens]  # plain ASCII letters: lower is the fold
-        spaced = [text[a.end():b.start()] == " " for a, b in zip(tokens, tokens[1:])]
-        edits: list[tuple[int, int, str]] = []
-        i = 0
-        while i < len(tokens):
-            for size in range(MAX_SPELT_LETTERS, 1, -1):
-                if i + size > len(tokens) or not all(spaced[i:i + size - 1]):
-                    continue
-                joined = self._joined(parts[i:i + size])
-                if joined is not None:
-                    edits.append((tokens[i].start(), tokens[i + size - 1].end(), joined))
-                    i += size
-                    break
-            else:
-                i += 1
-        return _apply(text, edits)
+        return _replace_runs(text, MAX_SPELT_LETTERS, 2, lambda run, typed: self._joined(run))
 
     def _joined(self, run: list[str]) -> str | None:
         """The one word `run` was split from, or None. Words the library itself writes side by
@@ -364,24 +348,7 @@ class Speller:
         of them English, so no dictionary check sees them. Matched by sound (Metaphone), not by
         a list of mishearings, which fitted only the writer it was read from
         (docs/design.md)."""
-        tokens = list(_LETTER_RUN.finditer(text))
-        parts = [t.group(0).lower() for t in tokens]
-        spaced = [text[a.end():b.start()] == " " for a, b in zip(tokens, tokens[1:])]
-        edits: list[tuple[int, int, str]] = []
-        i = 0
-        while i < len(tokens):
-            for size in range(MAX_HEARD_WORDS, 0, -1):
-                if i + size > len(tokens) or not all(spaced[i:i + size - 1]):
-                    continue
-                name = self._heard_as(parts[i:i + size],
-                                      [t.group(0) for t in tokens[i:i + size]])
-                if name is not None:
-                    edits.append((tokens[i].start(), tokens[i + size - 1].end(), name))
-                    i += size
-                    break
-            else:
-                i += 1
-        return _apply(text, edits)
+        return _replace_runs(text, MAX_HEARD_WORDS, 1, self._heard_as)
 
     def _heard_as(self, run: list[str], typed: list[str]) -> str | None:
         """The name `run` sounds like, or None. Never when a word of the run is itself a name
@@ -606,6 +573,31 @@ class Speller:
             if left in self._vocabulary and right in self._vocabulary:
                 return f"{left} {right}"
         return None
+
+
+def _replace_runs(text: str, longest: int, shortest: int,
+                  read: Callable[[list[str], list[str]], str | None]
+                  ) -> tuple[str, list[Correction]]:
+    """Each run of `shortest` to `longest` space-separated letter words that `read` turns into
+    one word (given the run folded and as typed), longest runs first, left to right, a word in
+    at most one run: how split and misheard words are joined."""
+    tokens = list(_LETTER_RUN.finditer(text))
+    parts = [t.group(0).lower() for t in tokens]  # plain ASCII letters: lower is the fold
+    spaced = [text[a.end():b.start()] == " " for a, b in zip(tokens, tokens[1:])]
+    edits: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(tokens):
+        for size in range(longest, shortest - 1, -1):
+            if i + size > len(tokens) or not all(spaced[i:i + size - 1]):
+                continue
+            meant = read(parts[i:i + size], [t.group(0) for t in tokens[i:i + size]])
+            if meant is not None:
+                edits.append((tokens[i].start(), tokens[i + size - 1].end(), meant))
+                i += size
+                break
+        else:
+            i += 1
+    return _apply(text, edits)
 
 
 def _apply(text: str, edits: Sequence[tuple[int, int, str]]) -> tuple[str, list[Correction]]:
