@@ -100,11 +100,10 @@ MIN_HEARD_MARGIN = 5
 # "peanuts") is the word meant. Counts are those of symspellpy's English list.
 MAX_HEARD_NAME_COUNT = 1_500_000
 MAX_HEARD_WORD_COUNT = 1_000_000
-# "a" and "I" begin the next phrase far more often than they end a misheard name ("injection a
-# day late" is not infection).
-_NEVER_HEARD_IN_A_NAME = frozenset({"a", "i"})
-# Words a name is never heard across: the search's stop words, pronouns and question words, and
-# auxiliaries ("my probiotics" is not macrobiotics, "is car t" not Yescarta).
+# Words a name is never heard across: the search's stop words (with "a" and "I", which begin the
+# next phrase far more often than they end a misheard name: "injection a day late" is not
+# infection), pronouns and question words, and auxiliaries ("my probiotics" is not
+# macrobiotics, "is car t" not Yescarta).
 _NOT_IN_A_NAME = STOP_WORDS | frozenset(
     "i me my you your he him his she her we us our them its what how when why who which do does "
     "did has have had can could should would may might must".split())
@@ -134,17 +133,13 @@ def english_counts() -> dict[str, int]:
 
 
 @lru_cache(maxsize=1)
-def english_pairs() -> frozenset[tuple[str, str]]:
-    """symspellpy's English word pairs (243,342 frequent bigrams): words a recogniser wrote
-    that are an everyday phrase ("meal plan", "because I") were heard as that phrase."""
+def english_pairs() -> frozenset[str]:
+    """symspellpy's English word pairs (243,342 frequent bigrams, "first second"): words a
+    recogniser wrote that are an everyday phrase ("meal plan", "because I") were heard as that
+    phrase. Kept as strings: half the start-up time of a set of tuples."""
     path = resources.files("symspellpy") / "frequency_bigramdictionary_en_243_342.txt"
-    pairs: set[tuple[str, str]] = set()
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            words = line.split()
-            if len(words) == 3:
-                pairs.add((words[0], words[1]))
-    return frozenset(pairs)
+    return frozenset(line.rpartition(" ")[0]
+                     for line in path.read_text(encoding="utf-8").splitlines())
 
 
 @lru_cache(maxsize=1)
@@ -354,28 +349,24 @@ class Speller:
         """The name `run` sounds like, or None. Never when a word of the run is itself a name
         or medicine (one real name is never turned into another), is typed like one ("ran
         MIST" is a trial's name, not "randomised"), is a common function word (a name is not
-        heard across "is", "for", "the"), or is a long word no dictionary knows (a typing slip,
-        the typing speller's: "rheumatoligist says" is not "rheumatologists"), nor when every
-        word of a longer run is the library's; a single word must be English, uncommon and not
-        the library's. A recogniser writes words it knows, so every longer word of the run is
-        English, no two neighbours are an everyday English pair ("meal plan"), "a" and "I" are
-        no part of a name, and the name is no common English word. The name must begin with the
-        same letter, share its sound code (one sound may differ in a run of words), be alike in
-        letters, and be clearly the nearest name."""
+        heard across "is", "for", "a"), or is a word of four letters or more no dictionary knows
+        (a recogniser writes words it knows; an unknown word is a typing slip, the typing
+        speller's: "rheumatoligist says" is not "rheumatologists"), nor when every word of a
+        longer run is the library's or two neighbours are an everyday English pair ("meal
+        plan"); a single word must be uncommon and not the library's, and the name no common
+        English word. The name must begin with the same letter, share its sound code (one sound
+        may differ in a run of words), be alike in letters, and be clearly the nearest name."""
         first = run[0]
         if len(first) < 2 or any(_looks_like_a_name(t) for t in typed) or any(
-                (len(p) > 1 and p in _NOT_IN_A_NAME) or p in _NEVER_HEARD_IN_A_NAME
-                or (len(p) >= MIN_LENGTH and p not in self._known) or p in self._drugs
-                or (p in self._vocabulary and p not in self._known and len(p) >= MIN_HEARD_TERM)
-                or (len(p) >= MIN_HEARD_TERM and not self._never_corrected(p)) for p in run):
+                p in _NOT_IN_A_NAME or p in self._drugs
+                or (len(p) >= MIN_LENGTH and p not in self._known) for p in run):
             return None
         if len(run) == 1:
-            if len(first) < MIN_LENGTH + 1 or first not in self._known \
-                    or first in self._vocabulary \
+            if len(first) < MIN_LENGTH + 1 or first in self._vocabulary \
                     or self._english.get(first, 0) >= MAX_HEARD_WORD_COUNT:
                 return None
         elif all(p in self._vocabulary for p in run) \
-                or any(pair in self._english_pairs for pair in zip(run, run[1:])):
+                or any(f"{a} {b}" in self._english_pairs for a, b in zip(run, run[1:])):
             return None
         whole = "".join(run)
         code = jellyfish.metaphone(whole)
