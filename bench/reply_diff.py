@@ -91,16 +91,18 @@ FIELDS = ("kind", "triage", "flags", "corrections", "understood_as", "message")
 
 
 def compare(before: Path, after: Path, show: int) -> None:
+    for path in (before, after):
+        if not path.is_file():
+            raise SystemExit(f"error: no dump at {path}; make one with `reply_diff.py dump`")
     old = [json.loads(line) for line in before.read_text(encoding="utf-8").splitlines()]
-    new = {(r["source"]["file"], r["source"]["key"], i): r for i, r in enumerate(
-        json.loads(line) for line in after.read_text(encoding="utf-8").splitlines())}
+    new = [json.loads(line) for line in after.read_text(encoding="utf-8").splitlines()]
     if len(old) != len(new):
         raise SystemExit(f"error: the dumps hold {len(old)} and {len(new)} replies; dump both "
                          "with the same evaluation folders")
     changed: Counter[tuple[str, str]] = Counter()
     by_field: Counter[tuple[str, str]] = Counter()
     shown = 0
-    for i, (was, now) in enumerate(zip(old, new.values())):
+    for i, (was, now) in enumerate(zip(old, new)):
         source = was["source"]
         if source != now["source"]:
             raise SystemExit(f"error: reply {i + 1} comes from different messages in the dumps")
