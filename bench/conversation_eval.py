@@ -7,6 +7,8 @@ the gold set; a case whose labeller found no answering document is left out.
   spelling, and how often the speller changes a word of the correct spelling (a wrong
   correction, or a slip the writer left in it: an upper bound on the speller's false alarms);
 * brands: hit@3 of the question naming the brand (labels are for the generic question);
+* acronyms: hit@3 of the question naming conditions and treatments by their abbreviations
+  (labels are for the question written out), beside the written-out question's;
 * split emergencies: whether a chat whose urgent detail is spread over its messages gets the
   emergency card or flag, and how often a look-alike chat with nothing urgent now
   (`not_emergency`) gets them.
@@ -85,6 +87,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "blind58": ("blind58", None, "EO"),
           "blind59": ("blind59", None, "EP"),
           "blind60": ("blind60", None, "EQ"),
+          "blind61": ("blind61", None, "ER"),
           "dev-spelling": ("dev", None, "K"),
           "dev-swipe": ("dev", None, "EB"),
           "dev-tablet": ("dev", None, "EC"),
@@ -215,6 +218,21 @@ def main() -> None:
         hits_generic += bool(expected & set(ranking(engine, case["generic_question"])[:3]))
     result["brand-name questions hit@3"] = proportion(hits, n)
     result["same questions with the generic name hit@3"] = proportion(hits_generic, n)
+
+    hits = hits_full = n = 0
+    for case in cases(folder, spelling and f"acronyms-{spelling}.jsonl"):
+        if not case["expected_documents"]:
+            continue
+        expected = set(case["expected_documents"])
+        n += 1
+        hit = bool(expected & set(ranking(engine, case["question"])[:3]))
+        hits += hit
+        if show and not hit:
+            print("MISS acronym", case["question"], "| expected", case["expected_documents"],
+                  "got", ranking(engine, case["question"])[:3])
+        hits_full += bool(expected & set(ranking(engine, case["full_question"])[:3]))
+    result["acronym questions hit@3"] = proportion(hits, n)
+    result["same questions written out hit@3"] = proportion(hits_full, n)
 
     for name, value in result.items():
         if not value["total"]:
