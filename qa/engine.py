@@ -26,7 +26,7 @@ from qa.encoders import Embedder, embedder_from_settings
 from qa.errors import IndexLoadError, InvalidQuestion
 from qa.indexing import dense
 from qa.indexing.layout import LoadedIndex, load_index
-from qa.retrieval.concept_vectors import concept_vectors, library_says, table_for_library
+from qa.retrieval.concept_vectors import concept_vectors, library_count, table_for_library
 from qa.retrieval.conversation import resolve
 from qa.retrieval.document_reranker import DocumentReranker
 from qa.retrieval.hybrid import HybridRetriever, Query, RetrievalParams
@@ -287,10 +287,10 @@ class QAEngine:
 
     def _dense_text(self, text: str) -> str:
         """What the model encodes for retrieval: the text in the library's words."""
-        return self.concepts.in_library_words(text, self._library_says)
+        return self.concepts.in_library_words(text, self._library_count)
 
-    def _library_says(self, words: str) -> bool:
-        return library_says(self.index.vocabulary, words)
+    def _library_count(self, words: str) -> int:
+        return library_count(self.index.vocabulary, words)
 
     def _triage(self, typed: str, vector: np.ndarray, earlier: Sequence[str],
                 earlier_vectors: Sequence[np.ndarray | None]) -> Triage:
@@ -301,9 +301,13 @@ class QAEngine:
         """The retrieval query: the text (its expansions go to BM25), the vector of the text in
         the library's words (`SynonymTable.in_library_words`), and the concepts named in words
         the library never uses ("Lemtrada" where it says "alemtuzumab", an acronym it only
-        spells out), whose vectors let abstention see a passage BM25 found through them."""
+        spells out), whose vectors let abstention see a passage BM25 found through them. An
+        acronym the library writes in passing ("MG") is read in its usual words by the model
+        but judged by plain similarity here: counting it as unused too let everyday messages
+        ("our RA", "Amun-Ra") pass the evidence bar (docs/design.md)."""
         named = tuple(self._concept_vectors[m.concept] for m in self.concepts.mentions(text)
-                      if m.concept in self._concept_vectors and not self._library_says(m.surface))
+                      if m.concept in self._concept_vectors
+                      and not self._library_count(m.surface))
         return self.retriever.query(text, vector, named)
 
     def evidence(self, hits: list[Hit], query: Query, lexical: list[tuple[int, float]]) -> float:

@@ -27,6 +27,12 @@ def library_says(vocabulary: Mapping[str, int], words: str) -> bool:
     return all(word in vocabulary for word in WORD.findall(fold(words)))
 
 
+def library_count(vocabulary: Mapping[str, int], words: str) -> int:
+    """How often the library writes `words`, as far as word counts tell: the count of its
+    rarest word (0 when the library never writes one of them)."""
+    return min((vocabulary.get(word, 0) for word in WORD.findall(fold(words))), default=0)
+
+
 def table_for_library(synonyms_file: Path, vocabulary: Mapping[str, int]) -> SynonymTable:
     """The synonym table as the engine uses it on a library with this vocabulary."""
     return SynonymTable.from_file(synonyms_file).classes_only_for_unnamed(

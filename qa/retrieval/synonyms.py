@@ -23,6 +23,13 @@ from qa.yaml_data import load_yaml
 
 KINDS = ("condition", "treatment", "procedure", "drug", "trial", "product", "regulator", "topic",
          "spelling")
+# A name as typed is the library's own word for its concept only when the library writes it at
+# least this share as often as its usual word for the concept. An acronym the library spells out
+# and writes only in passing ("MG" beside "myasthenia gravis", or in "10 mg") is not: the model
+# reads it as nothing, and abstention would judge it as if the library used it (docs/design.md).
+MIN_OWN_WORD_SHARE = 0.25
+# A number just before a name: the name is a unit ("400 mg", "20 ms").
+_AFTER_A_NUMBER = re.compile(r"\d\s*$")
 
 
 @dataclass(frozen=True)
@@ -159,7 +166,7 @@ class SynonymTable:
         return [self._groups[number] for number in self._mentioned(lowered)
                 if self._patterns[number].search(lowered)]
 
-    def in_library_words(self, text: str, library_says: Callable[[str], bool]) -> str:
+    def in_library_words(self, text: str, library_count: Callable[[str], int]) -> str:
         """What the dense model reads: the text (folded) with each name the library never uses
         put in the library's own word for it ("does aHSCT replace Ocrevus?" → "... replace
         ocrelizumab?"), and each drug followed by its class ("baricitinib JAK inhibitor");
@@ -167,20 +174,25 @@ class SynonymTable:
         "ocrelizumab", so that is where their vectors sit; the model makes little of "Ocrevus"
         and less of a generic name it has rarely seen. Topics ("price", "kids") are not names
         and stay; so does a name inside the library's or around it ("hsct", "ahsct"), which
-        the model already reads alike (rewriting those lost follow-ups: docs/design.md). A drug
-        with a class is put in the library's first word for it even when the library mentions
-        the typed brand in passing ("Gilenya" → "fingolimod"): its passages are written on the
-        generic, and keeping the brand ranked worse (docs/design.md)."""
+        the model already reads alike (rewriting those lost follow-ups: docs/design.md). A name
+        the library writes only in passing is not its word for the concept (`own_word`): "MG"
+        → "myasthenia gravis". A drug with a class is put in the library's first word for it
+        even when the library mentions the typed brand in passing ("Gilenya" → "fingolimod"):
+        its passages are written on the generic, and keeping the brand ranked worse
+        (docs/design.md). `library_count` says how often the library writes a term."""
         lowered = fold(text)
         edited, left = lowered, len(lowered)
         for mention in sorted(self.mentions(text), key=lambda m: -m.start):
             group = self._names.get(mention.concept)
             if group is None or mention.end > left:
                 continue  # a topic, or inside a name already put
+            if _AFTER_A_NUMBER.search(lowered, 0, mention.start):
+                continue  # a unit ("400 mg"), not the concept its letters also name
             surface = fold(mention.surface)
-            said = next((t for t in group.terms if library_says(t)), None)
+            said = next((t for t in group.terms if library_count(t)), None)
             alike = said is not None and (surface in said or said in surface)
-            if not group.broader and (library_says(mention.surface) or alike or said is None):
+            if not group.broader and (alike or said is None
+                                      or self.own_word(mention, library_count)):
                 continue  # the library's own word, one it reads alike, or none to put
             name = said if said is not None and not alike else surface
             if group.broader:
@@ -188,6 +200,15 @@ class SynonymTable:
             edited = edited[:mention.start] + name + edited[mention.end:]
             left = mention.start
         return edited if edited != lowered else text
+
+    def own_word(self, mention: Mention, library_count: Callable[[str], int]) -> bool:
+        """Whether the library writes a mention's words as its own for the concept: at least a
+        share (MIN_OWN_WORD_SHARE) as often as its usual word for it, the first of the
+        concept's terms it writes. A topic's words are the library's whenever it writes them."""
+        used = library_count(mention.surface)
+        group = self._names.get(mention.concept)
+        usual = next((n for n in map(library_count, group.terms) if n), 0) if group else 0
+        return used > 0 and used >= MIN_OWN_WORD_SHARE * usual
 
     def without(self, text: str, kinds: frozenset[str]) -> str:
         """The text with every term of the given kinds of concept taken out (lower-cased)."""

@@ -134,6 +134,35 @@ def test_the_dense_model_reads_names_in_the_library_s_words(tmp_path):
     assert table.in_library_words("what price is HSCT?", says) == "what price is HSCT?"
 
 
+def test_an_acronym_the_library_writes_only_in_passing_is_read_in_its_usual_words(tmp_path):
+    # "MG" appears twice in the library (once as "10 mg"), "myasthenia gravis" 29 times; "MS"
+    # is written as often as "multiple sclerosis". Counts are what the engine reads from the
+    # index's vocabulary: the rarest word of a term.
+    counts = {"myasthenia": 29, "gravis": 29, "mg": 2, "ms": 300, "multiple": 200,
+              "sclerosis": 280, "price": 3}
+    table = _table_with_classes(tmp_path, """groups:
+  - {kind: condition, terms: [myasthenia gravis, mg, myasthenia]}
+  - {kind: condition, terms: [multiple sclerosis, ms]}
+  - {kind: topic, terms: [cost, price]}
+""")
+
+    def count(words: str) -> int:
+        return min((counts.get(word, 0) for word in words.lower().split()), default=0)
+
+    assert table.in_library_words("is HSCT done for MG?", count) == \
+        "is hsct done for myasthenia gravis?"
+    assert table.in_library_words("is HSCT done for MS?", count) == "is HSCT done for MS?"
+    # a unit after a number is not the condition its letters also name
+    assert table.in_library_words("is 400 mg too much?", count) == "is 400 mg too much?"
+    mg, ms = table.mentions("MG or MS")
+    assert not table.own_word(mg, count) and table.own_word(ms, count)
+    # a topic's word is the library's whenever the library writes it; a word it never writes
+    # is never its own
+    price = table.mentions("the price")[0]
+    assert table.own_word(price, count)
+    assert not table.own_word(price, lambda words: 0)
+
+
 def test_a_class_that_is_not_a_list_is_a_config_error(tmp_path):
     from qa.errors import ConfigError
 
