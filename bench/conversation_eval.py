@@ -92,6 +92,7 @@ SPLITS = {"blind": ("blind", "E", "F"), "blind2": ("blind2", "J", "J"),
           "dev-spelling": ("dev", None, "K"),
           "dev-swipe": ("dev", None, "EB"),
           "dev-tablet": ("dev", None, "EC"),
+          "dev-dictation": ("dev", None, "ET"),
           "dev-emergencies": ("dev", "CW", None),
           "dev": ("dev", "H", "H")}
 

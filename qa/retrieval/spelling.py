@@ -81,8 +81,21 @@ MIN_JOINED = 7
 # The shortest joined word that may also be one slip from a library word or medicine name
 # ("filgrass tim"): shorter joins of two real words find a near word too often.
 MIN_JOINED_SLIP = 9
-# Letters dictated one by one ("f d a", "m h r a") join into the library's acronym.
-MAX_SPELT_LETTERS = 4
+# Letters dictated one by one ("f d a", "m h r a", "en em oh ess dee") join into the library's
+# acronym; spelt with their names ("em aitch are ay"), at least this many letters, because
+# two letter names are everyday pairs too often ("see you", "are you").
+MAX_SPELT_LETTERS = 5
+MIN_NAMED_LETTERS = 3
+# The names of the letters as a recogniser writes them when someone spells an acronym aloud.
+# Several are everyday words ("see", "you", "are", "why", "tea"); they are read as letters only
+# in a run that makes one of the library's acronyms.
+_LETTER_NAMES = {
+    "ay": "a", "eh": "a", "bee": "b", "cee": "c", "see": "c", "sea": "c", "dee": "d",
+    "ee": "e", "eff": "f", "ef": "f", "gee": "g", "aitch": "h", "haitch": "h", "eye": "i",
+    "jay": "j", "kay": "k", "el": "l", "ell": "l", "em": "m", "en": "n", "oh": "o", "pee": "p",
+    "pea": "p", "cue": "q", "queue": "q", "are": "r", "ar": "r", "ess": "s", "es": "s",
+    "tee": "t", "tea": "t", "you": "u", "vee": "v", "ex": "x", "why": "y", "wye": "y",
+    "zed": "z", "zee": "z"}
 # Names a recogniser writes as everyday words ("rituals mab", "neutron pinia", "crones"): the
 # shortest concept-table word and the shortest medicine of the library (not an English word) they
 # may be heard as, and the shortest phonetic code that may differ from the name's by one sound.
@@ -323,6 +336,11 @@ class Speller:
             # Dictated letters ("f d a"): only the library's own acronyms, never a pair of
             # everyday letters.
             return whole if whole in self._vocabulary and whole not in self._known else None
+        spelt = "".join(_LETTER_NAMES.get(piece, piece if len(piece) == 1 else "?")
+                        for piece in run)
+        if "?" not in spelt and len(spelt) >= MIN_NAMED_LETTERS:
+            # Letters spelt with their names ("em aitch are ay"), likewise.
+            return spelt if spelt in self._vocabulary and spelt not in self._known else None
         if len(run) > 3 or all(p in self._vocabulary for p in run):
             return None
         if len(whole) >= MIN_JOINED and (whole in self._vocabulary or whole in self._drugs):

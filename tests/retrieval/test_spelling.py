@@ -280,6 +280,21 @@ def test_dictated_letters_join_into_the_librarys_acronym():
     assert speller.correct("i a m unsure")[0] == "i a m unsure"
 
 
+def test_letters_spelt_with_their_names_join_into_the_librarys_acronym():
+    """A recogniser writes a spelt-out acronym as the letters' names ("em aitch are ay" is the
+    MHRA, "en em oh ess dee" NMOSD); names that are everyday words ("see you", "why are you")
+    stay words unless the whole run is one of the library's acronyms, and two letters are never
+    enough."""
+    speller = Speller({"mhra": 12, "nmosd": 40, "cu": 2, "ra": 4, "regulated": 3},
+                      known=frozenset({"see", "you", "why", "are", "is", "it", "regulated",
+                                       "by", "the"}))
+    assert speller.correct("is it regulated by the em aitch are ay")[0] == \
+        "is it regulated by the mhra"
+    assert speller.correct("stem cells for en em oh ess dee")[0] == "stem cells for nmosd"
+    assert speller.correct("see you and why are you")[0] == "see you and why are you"
+    assert speller.correct("are ay flare")[0] == "are ay flare"
+
+
 def test_a_split_word_one_slip_from_a_long_medicine_is_joined_and_corrected():
     """"filgrass tim" is filgrastim split by dictation with one slip; two everyday words, or a
     short word beside another, are never joined into a near word ("daughter is" is not
