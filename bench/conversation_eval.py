@@ -122,6 +122,25 @@ def ranking(engine, question: str, history: list[str] | None = None) -> list[str
     return [doc for doc, _ in ranked]
 
 
+def twin_hits(engine, rows: list[dict], twin: str, show: str | None) -> tuple[dict, dict]:
+    """hit@3 of each labelled question as asked (naming a brand, or an acronym) and of its twin
+    (the generic or written-out question), which the labels were made on; misses printed with
+    `show` as their kind."""
+    hits = hits_twin = n = 0
+    for case in rows:
+        if not case["expected_documents"]:
+            continue
+        expected = set(case["expected_documents"])
+        top = ranking(engine, case["question"])[:3]
+        n += 1
+        hits += bool(expected & set(top))
+        if show and not expected & set(top):
+            print(f"MISS {show}", case["question"], "| expected", case["expected_documents"],
+                  "got", top)
+        hits_twin += bool(expected & set(ranking(engine, case[twin])[:3]))
+    return proportion(hits, n), proportion(hits_twin, n)
+
+
 def proportion(hits: int, total: int) -> dict:
     from qa.evaluation import wilson_interval
 
@@ -206,35 +225,14 @@ def main() -> None:
     result["misspelt: same top document as the correct spelling"] = proportion(same, n)
     result["correct spellings the speller changed"] = proportion(changed, n)
 
-    hits = hits_generic = n = 0
-    for case in cases(folder, spelling and f"brands-{spelling}.jsonl"):
-        if not case["expected_documents"]:
-            continue
-        expected = set(case["expected_documents"])
-        n += 1
-        hit = bool(expected & set(ranking(engine, case["question"])[:3]))
-        hits += hit
-        if show and not hit:
-            print("MISS brand", case["question"], "| expected", case["expected_documents"], "got",
-                  ranking(engine, case["question"])[:3])
-        hits_generic += bool(expected & set(ranking(engine, case["generic_question"])[:3]))
-    result["brand-name questions hit@3"] = proportion(hits, n)
-    result["same questions with the generic name hit@3"] = proportion(hits_generic, n)
-
-    hits = hits_full = n = 0
-    for case in cases(folder, spelling and f"acronyms-{spelling}.jsonl"):
-        if not case["expected_documents"]:
-            continue
-        expected = set(case["expected_documents"])
-        n += 1
-        hit = bool(expected & set(ranking(engine, case["question"])[:3]))
-        hits += hit
-        if show and not hit:
-            print("MISS acronym", case["question"], "| expected", case["expected_documents"],
-                  "got", ranking(engine, case["question"])[:3])
-        hits_full += bool(expected & set(ranking(engine, case["full_question"])[:3]))
-    result["acronym questions hit@3"] = proportion(hits, n)
-    result["same questions written out hit@3"] = proportion(hits_full, n)
+    for kind, twin, labels in (("brand", "generic_question", ("brand-name questions",
+                                 "same questions with the generic name")),
+                               ("acronym", "full_question", ("acronym questions",
+                                 "same questions written out"))):
+        asked, twinned = twin_hits(engine, cases(folder, spelling and f"{kind}s-{spelling}.jsonl"),
+                                   twin, kind if show else None)
+        result[f"{labels[0]} hit@3"] = asked
+        result[f"{labels[1]} hit@3"] = twinned
 
     for name, value in result.items():
         if not value["total"]:
