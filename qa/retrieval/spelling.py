@@ -27,10 +27,11 @@ words that make a library word together ("trans plant") are joined, and an Engli
 library never uses becomes the library word one slip away that the library writes beside its
 neighbour ("steam cell" → "stem cell"; the library's frequent word pairs, counted with the index).
 A speech recogniser writes a name it does not know as the everyday words it heard ("rituals
-mab", "neutron epic", "crones"): one to three such words that sound like a spoken name of the
-concept table or a medicine the library names (Metaphone; one sound may differ in a run of
-words), look like it, and begin with its letter become that name — never across a function
-word, never when a word of the run is already a name or medicine, and never when the words are
+mab", "neutron epic", "crones"): one to four such words that sound like a spoken name of the
+concept table, a medicine or a medical word the library uses (Metaphone; one sound may differ in
+a run of words), look like it, and begin with its letter become that name — never across a
+function word (but "a" inside a name and "us" ending one), never when a word of the run is
+already a name or medicine, and never when the words are
 what a recogniser writes for what it did hear: an everyday word pair ("meal plan"), a common word
 alone ("prison"), or a name that is itself a common English word ("person"). A first version
 without those limits "corrected" one ordinary typed message in a hundred (docs/design.md).
@@ -102,7 +103,7 @@ _LETTER_NAMES = {
 MIN_HEARD_TERM = 6
 MIN_HEARD_LIBRARY_WORD = 7
 MIN_HEARD_CODE_SLIP = 5
-MAX_HEARD_WORDS = 3
+MAX_HEARD_WORDS = 4
 # How alike in letters (rapidfuzz ratio, 0-100) the words heard and the name must be, and how
 # much nearer than the next name.
 MIN_HEARD_LETTERS = 70
@@ -113,6 +114,10 @@ MIN_HEARD_MARGIN = 5
 # "peanuts") is the word meant. Counts are those of symspellpy's English list.
 MAX_HEARD_NAME_COUNT = 1_500_000
 MAX_HEARD_WORD_COUNT = 1_000_000
+# A name written as several words is one the recogniser did not know as a word, so there it may
+# be commoner in English ("scare roses" → sclerosis), when its code is long enough (at least
+# MIN_HEARD_CODE_SLIP sounds) that chance seldom matches it.
+MAX_HEARD_NAME_COUNT_IN_PIECES = 2_500_000
 # Words a name is never heard across: the search's stop words (with "a" and "I", which begin the
 # next phrase far more often than they end a misheard name: "injection a day late" is not
 # infection), pronouns and question words, and auxiliaries ("my probiotics" is not
@@ -120,6 +125,11 @@ MAX_HEARD_WORD_COUNT = 1_000_000
 _NOT_IN_A_NAME = STOP_WORDS | frozenset(
     "i me my you your he him his she her we us our them its what how when why who which do does "
     "did has have had can could should would may might must".split())
+# Function words a recogniser does write inside a name: "a" between two pieces ("ritz ux a mab"),
+# and "us" for a name's closing "-us" ("occur eve us" → Ocrevus), after at least one piece.
+_INSIDE_A_NAME = frozenset({"a"})
+_ENDING_A_NAME = frozenset({"us"})
+_VOWELS = frozenset("aeiouy")
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
 # An apostrophe and letters after a word, other than a possessive "'s": the word is the first
 # half of a contraction ("doesn't", "we're"). A possessive word is a word ("Sjorgen's",
@@ -260,11 +270,21 @@ class Speller:
             word for name in spoken_names for word in WORD.findall(fold(name))
             if _LETTERS.match(word)}
         self._heard: dict[str, dict[str, list[str]]] = {}
-        for name in spoken | {w for w in self._vocabulary if w in self._drugs}:
+        # The library's medical words no English list holds ("neutropenia", "hemorrhage") are
+        # heard too; not its other long words (authors, "multicentre", "prescribers"), which
+        # everyday phrases match by chance far more often than anyone says them.
+        medicines = {w for w in self._vocabulary if w in self._drugs}
+        # Names only heard in pieces (a medical word that is no medicine or name of the table,
+        # a name common in English): they must not begin with a word of the run.
+        self._heard_in_pieces_only: set[str] = set()
+        for name in spoken | medicines | {w for w in self._vocabulary if w in self._medical}:
             if len(name) >= (MIN_HEARD_TERM if name in term_words else MIN_HEARD_LIBRARY_WORD) \
                     and (name in term_words or name not in self._known):
                 self._heard.setdefault(name[0], {}).setdefault(
                     jellyfish.metaphone(name), []).append(name)
+                if (name not in spoken and name not in medicines) \
+                        or self._english.get(name, 0) >= MAX_HEARD_NAME_COUNT:
+                    self._heard_in_pieces_only.add(name)
         # The library's words by how they sound (their Metaphone code), for words spelt by ear.
         self._sounds: dict[str, list[str]] = {}
         for library_word in self._vocabulary:
@@ -355,29 +375,39 @@ class Speller:
         return fixed if fixed is not None and len(fixed) >= MIN_JOINED_SLIP else None
 
     def _heard_names(self, text: str) -> tuple[str, list[Correction]]:
-        """One to three everyday words that sound like one name of the field ("rituals mab" →
+        """One to four everyday words that sound like one name of the field ("rituals mab" →
         rituximab, "neutron pinia" → neutropenia, "ke simple" → Kesimpta, "crones" → crohns):
         a speech recogniser with no medical vocabulary writes a name as the words it heard, all
         of them English, so no dictionary check sees them. Matched by sound (Metaphone), not by
         a list of mishearings, which fitted only the writer it was read from
         (docs/design.md)."""
-        return _replace_runs(text, MAX_HEARD_WORDS, 1, self._heard_as)
+        # Whether each unknown word is a typing slip, asked once per message (a word stands in
+        # up to MAX_HEARD_WORDS runs); local, so concurrent questions share nothing.
+        verdicts: dict[str, bool] = {}
+        return _replace_runs(text, MAX_HEARD_WORDS, 1,
+                             lambda run, typed: self._heard_as(run, typed, verdicts))
 
-    def _heard_as(self, run: list[str], typed: list[str]) -> str | None:
+    def _heard_as(self, run: list[str], typed: list[str],
+                  verdicts: dict[str, bool] | None = None) -> str | None:
         """The name `run` sounds like, or None. Never when a word of the run is itself a name
         or medicine (one real name is never turned into another), is typed like one ("ran
         MIST" is a trial's name, not "randomised"), is a common function word (a name is not
-        heard across "is", "for", "a"), or is a word of four letters or more no dictionary knows
-        (a recogniser writes words it knows; an unknown word is a typing slip, the typing
-        speller's: "rheumatoligist says" is not "rheumatologists"), nor when every word of a
-        longer run is the library's or two neighbours are an everyday English pair ("meal
-        plan"); a single word must be uncommon and not the library's, and the name no common
-        English word. The name must begin with the same letter, share its sound code (one sound
-        may differ in a run of words), be alike in letters, and be clearly the nearest name."""
+        heard across "is", "for", "a" — except `_INSIDE_A_NAME` and `_ENDING_A_NAME` in their
+        places), or is a typing slip (a word of four letters or more no dictionary knows: a
+        recogniser writes words it knows, or a piece of a name as it sounded, "tuxy", which no
+        typing correction fits and which has a vowel; "rheumatoligist says" is the typing
+        speller's, "tmrw" shorthand), nor when every word of a longer run is the library's or
+        two neighbours are an everyday English pair ("meal plan"); a single word must be
+        uncommon and not the library's, and the name no common English word. The name must
+        begin with the same letter, share its sound code (one sound may differ in a run of
+        words), be alike in letters, and be clearly the nearest name; a name only heard in pieces
+        must not begin with a word of the run ("inject all" is not injectable, "rheum said" not
+        rheumatoid; "auto logos" is autologous)."""
         first = run[0]
         if len(first) < 2 or any(_looks_like_a_name(t) for t in typed) or any(
-                p in _NOT_IN_A_NAME or p in self._drugs
-                or (len(p) >= MIN_LENGTH and p not in self._known) for p in run):
+                (p in _NOT_IN_A_NAME and not self._inside_a_name(run, i))
+                or p in self._drugs or self._typing_slip(p, len(run), verdicts)
+                for i, p in enumerate(run)):
             return None
         if len(run) == 1:
             if len(first) < MIN_LENGTH + 1 or first in self._vocabulary \
@@ -400,8 +430,10 @@ class Speller:
             for name in by_code[near]:
                 letters = fuzz.ratio(whole, name)
                 if letters >= MIN_HEARD_LETTERS and _form(name) != _form(whole) \
-                        and self._english.get(name, 0) < MAX_HEARD_NAME_COUNT and not any(
-                        len(p) >= MIN_LENGTH and p in self._vocabulary and p in name for p in run):
+                        and self._uncommon_name(name, len(run)) and not any(
+                        len(p) >= MIN_LENGTH and (p in self._vocabulary and p in name or (
+                            name in self._heard_in_pieces_only and name.startswith(p)))
+                        for p in run):
                     alike[name] = letters
         # The name nearest in letters, when it is clearly nearer than any other name (spellings
         # of one name, "acyclovir" and "aciclovir", are told apart by their letters too).
@@ -410,6 +442,33 @@ class Speller:
                           and _form(ranked[0][0]) != _form(ranked[1][0])):
             return None
         return ranked[0][0]
+
+    @staticmethod
+    def _inside_a_name(run: list[str], i: int) -> bool:
+        """Whether the function word at `run[i]` stands where a recogniser writes one in a name."""
+        return (run[i] in _INSIDE_A_NAME and 0 < i < len(run) - 1) \
+            or (run[i] in _ENDING_A_NAME and 0 < i == len(run) - 1)
+
+    def _typing_slip(self, piece: str, words: int,
+                     verdicts: dict[str, bool] | None = None) -> bool:
+        """Whether `piece`, in a run of `words` words, is a typing slip or shorthand rather than
+        a word a recogniser wrote (see `_heard_as`); `verdicts` remembers the typing speller's."""
+        if len(piece) < MIN_LENGTH or piece in self._known:
+            return False
+        if words == 1 or not _VOWELS & set(piece):
+            return True
+        if verdicts is None:
+            verdicts = {}
+        if piece not in verdicts:
+            verdicts[piece] = self.correct_word(piece) is not None
+        return verdicts[piece]
+
+    def _uncommon_name(self, name: str, words: int) -> bool:
+        """Whether `name` is rare enough in English to be heard as `words` words."""
+        count = self._english.get(name, 0)
+        if words > 1 and len(jellyfish.metaphone(name)) >= MIN_HEARD_CODE_SLIP:
+            return count < MAX_HEARD_NAME_COUNT_IN_PIECES
+        return count < MAX_HEARD_NAME_COUNT
 
     def _sound_alike_phrases(self, text: str) -> tuple[str, list[Correction]]:
         if self._phrases is None:

@@ -400,3 +400,38 @@ def test_acronyms_people_spell_out_are_not_heard_in_everyday_words():
     speller = Speller({"starms": 4}, terms=["starms"], spoken_names=[],
                       known=frozenset({"sore", "arms", "after", "my"}))
     assert speller.correct("my sore arms after")[0] == "my sore arms after"
+
+
+# Names heard in more pieces (the eighth session of 2026-12-03), with the real English lists.
+PIECES_SPELLER = Speller(
+    {"rituximab": 5, "ocrevus": 4, "neutropenia": 6, "sclerosis": 30, "multiple": 30,
+     "rheumatoid": 20, "injectable": 3, "stelara": 2, "detemir": 1, "transplant": 40,
+     "after": 60, "before": 30},
+    terms=["rituximab", "ocrevus", "sclerosis", "multiple sclerosis", "rheumatoid arthritis",
+           "stelara"],
+    drug_names={name: [name] for name in ("rituximab", "ocrevus", "stelara", "detemir")})
+
+
+@pytest.mark.parametrize("heard, meant", [
+    ("ritz ux a mab after transplant", "rituximab after transplant"),  # "a" inside a name
+    ("occur eve us or transplant", "ocrevus or transplant"),          # "-us" heard as "us"
+    ("after rich tuxy mab", "after rituximab"),                     # a piece written as heard
+    ("what is new trope enya", "what is neutropenia"),              # a medical word, four pieces
+    ("transplant for multiple scare roses", "transplant for multiple sclerosis"),
+])
+def test_a_name_heard_in_more_pieces_becomes_the_name(heard, meant):
+    """Recognisers split long names into up to four pieces, write "a" between them and "us" for
+    a closing "-us", and write a piece no dictionary has as it sounded; a name common enough in
+    English to be written whole alone (sclerosis) is still heard when it came out in pieces."""
+    assert PIECES_SPELLER.correct(heard)[0] == meant
+
+
+@pytest.mark.parametrize("text", [
+    "my rheum said no",            # the name begins with a word of the run: that word was said
+    "they inject all of it",
+    "still a real worry",          # "a" joins no everyday pair into a name
+    "my insulin is due tmrw",      # a piece without a vowel is shorthand, not a sound
+    "can they help us after",      # "us" closes a name only after a piece of it
+])
+def test_everyday_phrases_are_not_heard_as_a_name_in_pieces(text):
+    assert PIECES_SPELLER.correct(text)[0] == text
