@@ -31,10 +31,10 @@ mab", "neutron epic", "crones"): one to four such words that sound like a spoken
 concept table, a medicine or a medical word the library uses (Metaphone; one sound may differ in
 a run of words), look like it, and begin with its letter become that name — never across a
 function word (but "a" inside a name and "us" ending one), never when a word of the run is
-already a name or medicine, and never when the words are
-what a recogniser writes for what it did hear: an everyday word pair ("meal plan"), a common word
-alone ("prison"), or a name that is itself a common English word ("person"). A first version
-without those limits "corrected" one ordinary typed message in a hundred (docs/design.md).
+already a name or medicine, and never when the words are what a recogniser writes for what it
+did hear: an everyday word pair ("meal plan"), a common word alone ("prison"), or a name that is
+itself a common English word ("person"). A first version without those limits "corrected" one
+ordinary typed message in a hundred (docs/design.md).
 """
 
 from __future__ import annotations
@@ -270,14 +270,15 @@ class Speller:
             word for name in spoken_names for word in WORD.findall(fold(name))
             if _LETTERS.match(word)}
         self._heard: dict[str, dict[str, list[str]]] = {}
-        # The library's medical words no English list holds ("neutropenia", "hemorrhage") are
-        # heard too; not its other long words (authors, "multicentre", "prescribers"), which
+        # Besides, the library's medical words no English list holds ("neutropenia",
+        # "hemorrhage"); not its other long words (authors, "multicentre", "prescribers"), which
         # everyday phrases match by chance far more often than anyone says them.
         medicines = {w for w in self._vocabulary if w in self._drugs}
+        medical = {w for w in self._vocabulary if w in self._medical}
         # Names only heard in pieces (a medical word that is no medicine or name of the table,
         # a name common in English): they must not begin with a word of the run.
         self._heard_in_pieces_only: set[str] = set()
-        for name in spoken | medicines | {w for w in self._vocabulary if w in self._medical}:
+        for name in spoken | medicines | medical:
             if len(name) >= (MIN_HEARD_TERM if name in term_words else MIN_HEARD_LIBRARY_WORD) \
                     and (name in term_words or name not in self._known):
                 self._heard.setdefault(name[0], {}).setdefault(
