@@ -388,8 +388,7 @@ class Speller:
         return _replace_runs(text, MAX_HEARD_WORDS, 1,
                              lambda run, typed: self._heard_as(run, typed, verdicts))
 
-    def _heard_as(self, run: list[str], typed: list[str],
-                  verdicts: dict[str, bool] | None = None) -> str | None:
+    def _heard_as(self, run: list[str], typed: list[str], verdicts: dict[str, bool]) -> str | None:
         """The name `run` sounds like, or None. Never when a word of the run is itself a name
         or medicine (one real name is never turned into another), is typed like one ("ran
         MIST" is a trial's name, not "randomised"), is a common function word (a name is not
@@ -431,7 +430,7 @@ class Speller:
             for name in by_code[near]:
                 letters = fuzz.ratio(whole, name)
                 if letters >= MIN_HEARD_LETTERS and _form(name) != _form(whole) \
-                        and self._uncommon_name(name, len(run)) and not any(
+                        and self._uncommon_name(name, len(near), len(run)) and not any(
                         len(p) >= MIN_LENGTH and (p in self._vocabulary and p in name or (
                             name in self._heard_in_pieces_only and name.startswith(p)))
                         for p in run):
@@ -450,24 +449,22 @@ class Speller:
         return (run[i] in _INSIDE_A_NAME and 0 < i < len(run) - 1) \
             or (run[i] in _ENDING_A_NAME and 0 < i == len(run) - 1)
 
-    def _typing_slip(self, piece: str, words: int,
-                     verdicts: dict[str, bool] | None = None) -> bool:
+    def _typing_slip(self, piece: str, words: int, verdicts: dict[str, bool]) -> bool:
         """Whether `piece`, in a run of `words` words, is a typing slip or shorthand rather than
         a word a recogniser wrote (see `_heard_as`); `verdicts` remembers the typing speller's."""
         if len(piece) < MIN_LENGTH or piece in self._known:
             return False
         if words == 1 or not _VOWELS & set(piece):
             return True
-        if verdicts is None:
-            verdicts = {}
         if piece not in verdicts:
             verdicts[piece] = self.correct_word(piece) is not None
         return verdicts[piece]
 
-    def _uncommon_name(self, name: str, words: int) -> bool:
-        """Whether `name` is rare enough in English to be heard as `words` words."""
+    def _uncommon_name(self, name: str, sounds: int, words: int) -> bool:
+        """Whether `name`, whose code has `sounds` sounds, is rare enough in English to be
+        heard as `words` words."""
         count = self._english.get(name, 0)
-        if words > 1 and len(jellyfish.metaphone(name)) >= MIN_HEARD_CODE_SLIP:
+        if words > 1 and sounds >= MIN_HEARD_CODE_SLIP:
             return count < MAX_HEARD_NAME_COUNT_IN_PIECES
         return count < MAX_HEARD_NAME_COUNT
 
