@@ -28,8 +28,11 @@ KINDS = ("condition", "treatment", "procedure", "drug", "trial", "product", "reg
 # and writes only in passing ("MG" beside "myasthenia gravis", or in "10 mg") is not: the model
 # reads it as nothing, and abstention would judge it as if the library used it (docs/design.md).
 MIN_OWN_WORD_SHARE = 0.25
-# A number just before a name: the name is a unit ("400 mg", "20 ms").
-_AFTER_A_NUMBER = re.compile(r"\d\s*$")
+# Where a term that is also a unit of measure (a group's `units`: "mg") is the unit: after a
+# number ("400 mg") or before what follows a unit ("mg of prednisolone", "mg per kg", "mg/day",
+# "mg a day"). Anywhere else it names the concept ("my MG is getting worse").
+_NUMBER_BEFORE = re.compile(r"\d\s*$")
+_UNIT_CONTEXT_AFTER = re.compile(r"\s*(?:/|(?:of|per|a day|a week|daily|weekly)(?![\w-]))")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Group:
     # The one condition of the library a drug is taken for ("glatiramer" → "multiple sclerosis"),
     # for drugs with a single such use: a question naming only the drug is about that condition.
     treats: str = ""
+    # Terms that are also units of measure ("mg": milligrams, besides myasthenia gravis).
+    units: tuple[str, ...] = ()
 
     @property
     def description(self) -> str:
@@ -164,7 +169,19 @@ class SynonymTable:
     def _named(self, lowered: str) -> list[Group]:
         """The groups a folded text names, in table order."""
         return [self._groups[number] for number in self._mentioned(lowered)
-                if self._patterns[number].search(lowered)]
+                if self._naming_match(number, lowered)]
+
+    def _naming_match(self, number: int, lowered: str) -> re.Match[str] | None:
+        """The first place a folded text names group `number`'s concept: a term that is also a
+        unit of measure does not name it where it reads as the unit ("how many mg of
+        prednisolone" is not about myasthenia gravis)."""
+        units = self._groups[number].units
+        for match in self._patterns[number].finditer(lowered):
+            if match.group(0) not in units or not (
+                    _NUMBER_BEFORE.search(lowered, 0, match.start())
+                    or _UNIT_CONTEXT_AFTER.match(lowered, match.end())):
+                return match
+        return None
 
     def in_library_words(self, text: str, library_count: Callable[[str], int]) -> str:
         """What the dense model reads: the text (folded) with each name the library never uses
@@ -186,8 +203,6 @@ class SynonymTable:
             group = self._names.get(mention.concept)
             if group is None or mention.end > left:
                 continue  # a topic, or inside a name already put
-            if _AFTER_A_NUMBER.search(lowered, 0, mention.start):
-                continue  # a unit ("400 mg"), not the concept its letters also name
             surface = fold(mention.surface)
             said = next((t for t in group.terms if library_count(t)), None)
             alike = said is not None and (surface in said or said in surface)
@@ -230,7 +245,7 @@ class SynonymTable:
             group = self._groups[number]
             if group.kind == "spelling":
                 continue
-            match = self._patterns[number].search(lowered)
+            match = self._naming_match(number, lowered)
             if match:
                 found.append(Mention(group.concept, group.kind,
                                      original[match.start():match.end()], match.start(),
@@ -266,5 +281,9 @@ def _group(item: object, number: int) -> Group:
     treats = item.get("treats") or ""
     if not isinstance(treats, str) or (treats and kind != "drug"):
         raise ValueError(f"group {number}: 'treats' must be one condition, on a drug")
+    units = item.get("units") or []
+    if not isinstance(units, list) or any(fold(str(u)) not in terms for u in units):
+        raise ValueError(f"group {number}: 'units' must be a list of the group's own terms")
     return Group(terms[0], kind, tuple(dict.fromkeys(terms)), bool(item.get("expand", True)),
-                 tuple(c for c in classes if c not in terms), fold(treats.strip()))
+                 tuple(c for c in classes if c not in terms), fold(treats.strip()),
+                 tuple(fold(str(u)) for u in units))

@@ -141,7 +141,7 @@ def test_an_acronym_the_library_writes_only_in_passing_is_read_in_its_usual_word
     counts = {"myasthenia": 29, "gravis": 29, "mg": 2, "ms": 300, "multiple": 200,
               "sclerosis": 280, "price": 3}
     table = _table_with_classes(tmp_path, """groups:
-  - {kind: condition, terms: [myasthenia gravis, mg, myasthenia]}
+  - {kind: condition, terms: [myasthenia gravis, mg, myasthenia], units: [mg]}
   - {kind: condition, terms: [multiple sclerosis, ms]}
   - {kind: topic, terms: [cost, price]}
 """)
@@ -198,6 +198,37 @@ def test_a_drug_taken_for_one_condition_names_it_when_the_question_names_none(tm
     assert table.implied_condition("rituxan before hsct") == ""
     # The dense query is left alone (with it the gold set lost a question: docs/design.md).
     assert "sclerosis" not in table.in_library_words("copaxone then hsct", lambda t: True)
+
+
+def test_a_term_that_is_also_a_unit_names_nothing_where_it_reads_as_the_unit(tmp_path):
+    # "how many mg of pred" quoted the myasthenia gravis page first when "mg" was read as the
+    # condition wherever no number stood before it.
+    table = _table_with_classes(tmp_path, """groups:
+  - {kind: condition, terms: [myasthenia gravis, mg, myasthenia], units: [mg]}
+  - {kind: drug, terms: [prednisolone, pred]}
+""")
+    for unit in ("how many mg of pred after hsct?", "is 400 mg too much?", "20mg a day",
+                 "dose in mg per kg", "5 MG daily", "how many mg/day of pred"):
+        assert [m.concept for m in table.mentions(unit) if m.concept != "prednisolone"] == [], unit
+        assert "myasthenia" not in table.expand(unit), unit
+        assert "myasthenia" not in table.in_library_words(unit, lambda words: 0), unit
+    # the condition, wherever the letters are not the unit, even beside one
+    for condition in ("my mg is getting worse", "is HSCT done for MG?", "symptoms of MG",
+                      "10 mg of pred for my MG"):
+        assert "myasthenia gravis" in [m.concept for m in table.mentions(condition)], condition
+        assert "myasthenia" in table.expand(condition), condition
+    # a term without `units` is never read as a unit
+    plain = _table_with_classes(tmp_path, "groups:\n  - {kind: condition, terms: [myasthenia "
+                                "gravis, mg]}\n")
+    assert [m.concept for m in plain.mentions("400 mg of it")] == ["myasthenia gravis"]
+
+
+def test_units_must_be_terms_of_their_group(tmp_path):
+    from qa.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="units"):
+        _table_with_classes(tmp_path, "groups:\n  - {kind: condition, terms: [myasthenia "
+                            "gravis, mg], units: [ml]}\n")
 
 
 @pytest.mark.parametrize("group", [
