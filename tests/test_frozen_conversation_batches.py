@@ -1,12 +1,14 @@
-"""The conversation, spelling and brand batches in eval/conversation/blind*/ are frozen: each
-folder's SHA256SUMS pins every file a writer wrote, so an edit after measuring shows up here."""
+"""The conversation, spelling and brand batches in eval/conversation/blind*/, and the unit
+batches in eval/units/blind*/, are frozen: each folder's SHA256SUMS pins every file a writer
+wrote, so an edit after measuring shows up here."""
 
 import pytest
 
 from tests.conftest import ROOT
 from tests.frozen import assert_frozen
 
-FOLDERS = sorted((ROOT / "eval" / "conversation").glob("blind*"))
+FOLDERS = sorted((ROOT / "eval" / "conversation").glob("blind*")) \
+    + sorted((ROOT / "eval" / "units").glob("blind*"))
 
 
 def test_there_are_frozen_batches():
