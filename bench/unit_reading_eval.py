@@ -19,13 +19,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "eval" / "units"
 CONCEPT = "myasthenia gravis"
 DOCUMENT = "myasthenia-gravis-stem-cells"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def tally(ask: Callable[[str], Any], cases: list[dict[str, Any]]) -> dict[bool, list[int]]:
+    """By what the writer meant (`about_myasthenia`): [messages, replies naming the condition,
+    replies whose first quote comes from its document]."""
+    counts = {True: [0, 0, 0], False: [0, 0, 0]}
+    for case in cases:
+        reply = ask(case["question"])
+        row = counts[bool(case["about_myasthenia"])]
+        row[0] += 1
+        row[1] += CONCEPT in reply.concepts
+        row[2] += bool(reply.quotes) and reply.quotes[0].source.document_id == DOCUMENT
+    return counts
 
 
 def main() -> None:
@@ -40,18 +55,9 @@ def main() -> None:
     from qa.settings import Settings
 
     engine = QAEngine.from_settings(Settings(index_dir=args.index, answer_cache_size=0))
-    # [messages, concept named, first quote from the document], by what the writer meant
-    counts = {True: [0, 0, 0], False: [0, 0, 0]}
-    for path in sorted((DATA / args.split).glob("*.jsonl")):
-        for row in path.read_text(encoding="utf-8").splitlines():
-            if not row.strip():
-                continue
-            case = json.loads(row)
-            reply = engine.ask(case["question"])
-            tally = counts[bool(case["about_myasthenia"])]
-            tally[0] += 1
-            tally[1] += CONCEPT in reply.concepts
-            tally[2] += bool(reply.quotes) and reply.quotes[0].source.document_id == DOCUMENT
+    cases = [json.loads(row) for path in sorted((DATA / args.split).glob("*.jsonl"))
+             for row in path.read_text(encoding="utf-8").splitlines() if row.strip()]
+    counts = tally(engine.ask, cases)
 
     def report(label: str, hits: int, total: int) -> None:
         low, high = wilson_interval(hits, total)
