@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import ahocorasick
@@ -30,9 +31,11 @@ KINDS = ("condition", "treatment", "procedure", "drug", "trial", "product", "reg
 MIN_OWN_WORD_SHARE = 0.25
 # Where a term that is also a unit of measure (a group's `units`: "mg") is the unit: after a
 # number ("400 mg") or before what follows a unit ("mg of prednisolone", "mg per kg", "mg/day",
-# "mg a day"). Anywhere else it names the concept ("my MG is getting worse").
+# "mg a day"). Anywhere else it names the concept ("my MG is getting worse", "MG/CIDP").
 _NUMBER_BEFORE = re.compile(r"\d\s*$")
-_UNIT_CONTEXT_AFTER = re.compile(r"\s*(?:/|(?:of|per|a day|a week|daily|weekly)(?![\w-]))")
+_UNIT_CONTEXT_AFTER = re.compile(
+    r"/\s*(?:kg|day|d|ml|dl|l|m2|week|wk|hr|h|dose)(?![\w-])"
+    r"|\s*(?:of|per|a day|a week|daily|weekly)(?![\w-])")
 
 
 @dataclass(frozen=True)
@@ -172,16 +175,16 @@ class SynonymTable:
                 if self._naming_match(number, lowered)]
 
     def _naming_match(self, number: int, lowered: str) -> re.Match[str] | None:
-        """The first place a folded text names group `number`'s concept: a term that is also a
-        unit of measure does not name it where it reads as the unit ("how many mg of
-        prednisolone" is not about myasthenia gravis)."""
-        units = self._groups[number].units
-        for match in self._patterns[number].finditer(lowered):
-            if match.group(0) not in units or not (
-                    _NUMBER_BEFORE.search(lowered, 0, match.start())
-                    or _UNIT_CONTEXT_AFTER.match(lowered, match.end())):
-                return match
-        return None
+        """The first place a folded text names group `number`'s concept."""
+        return next((m for m in self._patterns[number].finditer(lowered)
+                     if not self._unit_here(number, m)), None)
+
+    def _unit_here(self, number: int, match: re.Match[str]) -> bool:
+        """Whether a term of group `number`, found at `match`, is a unit of measure there and
+        names nothing ("how many mg of prednisolone" is not about myasthenia gravis)."""
+        return match.group(0) in self._groups[number].units and bool(
+            _NUMBER_BEFORE.search(match.string, 0, match.start())
+            or _UNIT_CONTEXT_AFTER.match(match.string, match.end()))
 
     def in_library_words(self, text: str, library_count: Callable[[str], int]) -> str:
         """What the dense model reads: the text (folded) with each name the library never uses
@@ -230,8 +233,12 @@ class SynonymTable:
         lowered = fold(text)
         for number in self._mentioned(lowered):
             if self._groups[number].kind in kinds:
-                lowered = self._patterns[number].sub(" ", lowered)
+                lowered = self._patterns[number].sub(partial(self._taken_out, number), lowered)
         return lowered
+
+    def _taken_out(self, number: int, match: re.Match[str]) -> str:
+        """What `without` leaves of a term: the term where it is a unit, else a space."""
+        return match.group(0) if self._unit_here(number, match) else " "
 
     def mentions(self, text: str) -> list[Mention]:
         """Every concept the text names (spelling variants excluded), in text order. Offsets

@@ -212,9 +212,11 @@ def test_a_term_that_is_also_a_unit_names_nothing_where_it_reads_as_the_unit(tmp
         assert [m.concept for m in table.mentions(unit) if m.concept != "prednisolone"] == [], unit
         assert "myasthenia" not in table.expand(unit), unit
         assert "myasthenia" not in table.in_library_words(unit, lambda words: 0), unit
+        # nor is it a subject the aspect ranking takes out
+        assert table.without(unit, frozenset({"condition"})).split() == unit.lower().split(), unit
     # the condition, wherever the letters are not the unit, even beside one
     for condition in ("my mg is getting worse", "is HSCT done for MG?", "symptoms of MG",
-                      "10 mg of pred for my MG"):
+                      "10 mg of pred for my MG", "hsct for MG/CIDP", "MG / MS trials"):
         assert "myasthenia gravis" in [m.concept for m in table.mentions(condition)], condition
         assert "myasthenia" in table.expand(condition), condition
     # a term without `units` is never read as a unit
